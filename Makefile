@@ -1,0 +1,48 @@
+# The two commands: `make run` and `make test`. Everything else is set up on the way.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format worker clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "petition needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+## run: set everything up and serve the demo on http://127.0.0.1:5000 (mail prints here)
+run: $(VENV)/.runtime
+	$(FLASK) db upgrade
+	$(FLASK) demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## test: set up and run the tests against SQLite, PostgreSQL, Redis and Chromium
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+## lint: ruff, as CI runs it
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## worker: send queued mail (production runs this beside gunicorn)
+worker: $(VENV)/.runtime
+	$(FLASK) worker
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,154 @@
+"""petition: collect, confirm, count and deliver petition signatures."""
+
+import os
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import format_date, format_decimal, get_locale
+from flask_wtf.csrf import CSRFError
+
+from . import config as config_module
+from . import countries, jobs
+from .db_setup import configure_sqlite, sqlite_engine_options
+from .extensions import babel, csrf, db, migrate
+from .text import render_markdown
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(test_config=None, instance_path=None):
+    """Build the app: config layered, extensions bound, blueprints and commands registered."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path
+        or os.environ.get("PETITION_INSTANCE_PATH")
+        or os.path.join(ROOT, "instance"),
+        instance_relative_config=True,
+        template_folder=os.path.join(ROOT, "templates"),
+    )
+    config_module.load(app, test_config)
+    options = sqlite_engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    jobs.init_app(app)
+
+    from .views import api, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+
+    from . import cli
+
+    cli.register(app)
+    register_errors(app)
+    register_template_helpers(app)
+    app.after_request(security_headers)
+    return app
+
+
+def available_languages(app):
+    folder = os.path.join(app.root_path, "translations")
+    found = os.listdir(folder) if os.path.isdir(folder) else []
+    return ["en"] + sorted(found)
+
+
+def select_locale():
+    from flask import current_app
+
+    languages = current_app.config.get("LANGUAGES") or available_languages(current_app)
+    current_app.config["LANGUAGES"] = languages
+    return request.accept_languages.best_match(languages) or "en"
+
+
+def security_headers(response):
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    # No page may be framed unless it says so itself (the iframe embed will).
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    )
+    from flask import current_app
+
+    if current_app.config["HSTS"]:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def wants_json():
+    return request.path.startswith("/api/")
+
+
+def register_errors(app):
+    def error_page(status, code, title, message):
+        if wants_json():
+            return jsonify(error={"code": code, "message": message}), status
+        return render_template("error.html", title=title, message=message), status
+
+    from flask_babel import gettext as _
+
+    @app.errorhandler(404)
+    def not_found(_exc):
+        return error_page(404, "not_found", _("Not found"), _("There is no page at this address."))
+
+    @app.errorhandler(405)
+    def not_allowed(_exc):
+        return error_page(
+            405,
+            "method_not_allowed",
+            _("Not allowed"),
+            _("This address does not take that method."),
+        )
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_exc):
+        return error_page(
+            400,
+            "csrf_failed",
+            _("Please try again"),
+            _(
+                "Your session expired or the form was sent from elsewhere. "
+                "Go back, reload the page and send the form again."
+            ),
+        )
+
+    @app.errorhandler(400)
+    def bad_request(_exc):
+        return error_page(
+            400, "bad_request", _("Bad request"), _("The request was not understood.")
+        )
+
+    @app.errorhandler(413)
+    def too_large(_exc):
+        return error_page(413, "too_large", _("Too large"), _("The request was too large."))
+
+    @app.errorhandler(500)
+    def server_error(_exc):
+        return error_page(
+            500,
+            "server_error",
+            _("Something went wrong"),
+            _("Something went wrong on our side. Please try again in a moment."),
+        )
+
+
+def register_template_helpers(app):
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["number"] = lambda n: format_decimal(n)
+    app.jinja_env.filters["country_name"] = lambda code: countries.name(
+        code, str(get_locale() or "en").split("_")[0]
+    )
+
+    app.jinja_env.globals["format_date"] = format_date
+
+    @app.context_processor
+    def globals_():
+        return {"lang": str(get_locale() or "en").replace("_", "-")}

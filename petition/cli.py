@@ -1,0 +1,121 @@
+"""flask commands: petitions, signatures, demo, worker."""
+
+import signal
+import threading
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from . import counting, jobs
+from .extensions import db
+from .models import Milestone, Petition
+
+
+def parse_milestone(value):
+    """N or N:LABEL, N a positive integer (underscores and commas allowed: 300_000)."""
+    count_text, _, label = value.partition(":")
+    try:
+        count = int(count_text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected N or N:LABEL") from None
+    if count <= 0:
+        raise click.BadParameter(f"{value!r}: the count must be positive")
+    return count, label.strip() or f"{count:,} signatures"
+
+
+def create_petition(slug, title, target, text="", milestones=(), open_it=False, **fields):
+    """Add a petition with milestones to the session; the caller commits."""
+    petition = Petition(slug=slug, title=title, target=target, text=text, **fields)
+    for count, label in milestones:
+        petition.milestones.append(Milestone(count=count, label=label))
+    if open_it:
+        petition.open()
+    db.session.add(petition)
+    return petition
+
+
+def register(app):
+    app.cli.add_command(petitions)
+    app.cli.add_command(signatures)
+    app.cli.add_command(demo)
+    app.cli.add_command(worker)
+
+
+@click.group()
+def petitions():
+    """Create and manage petitions."""
+
+
+@petitions.command("create")
+@click.argument("slug")
+@click.option("--title", required=True)
+@click.option("--target", required=True, help="Who receives the petition.")
+@click.option("--text-file", type=click.File("r", encoding="utf-8"), help="Markdown text.")
+@click.option("--milestone", "milestones", multiple=True, metavar="N[:LABEL]")
+@click.option("--hashtag", help="Used in share links, e.g. '#SpeakOut'.")
+@click.option("--open", "open_it", is_flag=True, help="Open for signatures now.")
+def petitions_create(slug, title, target, text_file, milestones, hashtag, open_it):
+    """Create a petition."""
+    import re
+
+    if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug) or len(slug) > 100:
+        raise click.BadParameter("lower-case letters, digits and single hyphens", param_hint="SLUG")
+    parsed = sorted({parse_milestone(m) for m in milestones})
+    if len({c for c, _ in parsed}) != len(parsed):
+        raise click.BadParameter("two milestones share a count", param_hint="--milestone")
+    exists = db.session.execute(select(Petition.id).where(Petition.slug == slug)).scalar()
+    if exists:
+        raise click.ClickException(f"a petition with the slug {slug!r} already exists")
+    text = text_file.read() if text_file else ""
+    create_petition(slug, title, target, text, parsed, open_it, hashtag=hashtag)
+    db.session.commit()
+    state = "open" if open_it else "draft"
+    click.echo(f"created {slug} ({state}) with {len(parsed)} milestone(s)")
+
+
+@click.group()
+def signatures():
+    """Work on signatures."""
+
+
+@signatures.command("recount")
+@click.argument("slug", required=False)
+def signatures_recount(slug):
+    """Recompute counts and milestones from the signature rows."""
+    query = select(Petition).order_by(Petition.id)
+    if slug:
+        query = query.where(Petition.slug == slug)
+    found = db.session.execute(query).scalars().all()
+    if slug and not found:
+        raise click.ClickException(f"no petition with the slug {slug!r}")
+    for petition in found:
+        before = petition.signature_count
+        after = counting.recount(petition)
+        db.session.commit()
+        click.echo(f"{petition.slug}: {after} (was {before})")
+
+
+@click.command()
+def demo():
+    """Create the demo petition with milestones and a few hundred signatures."""
+    from .demo import create_demo
+
+    created, petition = create_demo()
+    db.session.commit()
+    if created:
+        click.echo(f"demo petition created: /petitions/{petition.slug}")
+    else:
+        click.echo(f"demo petition already there: /petitions/{petition.slug}")
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+def worker(once):
+    """Send queued mail until stopped (SIGINT or SIGTERM)."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    app = current_app._get_current_object()
+    click.echo(f"worker: mail via {app.config['MAIL_BACKEND']}", err=True)
+    jobs.run_worker(app, app.config["JOBS_POLL_SECONDS"], stop, once=once)

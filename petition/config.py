@@ -1,0 +1,144 @@
+"""Configuration: defaults here, then instance/config.py, then the environment."""
+
+import os
+
+DEFAULTS = {
+    "DEPLOYMENT": "development",
+    # Development gets a random per-instance key (see load_secret_key); production must set one.
+    "SECRET_KEY": None,
+    "SQLALCHEMY_DATABASE_URI": None,
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    "REDIS_URL": None,
+    # The address supporters reach; mail links are built from it, never from the Host header.
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # Double opt-in: a signature counts only after the emailed link is confirmed.
+    "CONFIRMATION_REQUIRED": True,
+    # email-validator's DNS check of the domain; off by default so signing never waits on DNS.
+    "EMAIL_CHECK_DELIVERABILITY": False,
+    # How many mails one address can trigger per petition within MAIL_CAP_WINDOW seconds.
+    "MAIL_CAP_PER_ADDRESS": 3,
+    "MAIL_CAP_WINDOW": 24 * 3600,
+    "MAIL_BACKEND": "console",
+    "MAIL_SERVER": "127.0.0.1",
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_DEFAULT_SENDER": "petition@localhost",
+    "MAIL_TIMEOUT": 30,
+    "MAIL_FILE_DIR": None,
+    # Retries of a failed send: delay doubles from MAIL_RETRY_BASE up to MAIL_RETRY_MAX seconds.
+    "MAIL_RETRY_BASE": 30,
+    "MAIL_RETRY_MAX": 3600,
+    # A claimed mail is left alone by other workers this long; must exceed MAIL_TIMEOUT.
+    "MAIL_CLAIM_SECONDS": 120,
+    # Send mail from a thread inside the web process (the embedded default). Production
+    # runs `flask worker` instead.
+    "JOBS_IN_PROCESS": True,
+    "JOBS_POLL_SECONDS": 1.0,
+    "ABUSE_CHECKS": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "HSTS": False,
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_DEFAULT_TIMEZONE": "UTC",
+    "WTF_CSRF_TIME_LIMIT": None,
+    # A sign form is well under 4 KB; refusing big bodies early keeps floods cheap.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+}
+
+PRODUCTION_DEFAULTS = {
+    "SESSION_COOKIE_SECURE": True,
+    "HSTS": True,
+    "JOBS_IN_PROCESS": False,
+}
+
+BOOLEAN_KEYS = {
+    "CONFIRMATION_REQUIRED",
+    "EMAIL_CHECK_DELIVERABILITY",
+    "MAIL_USE_TLS",
+    "JOBS_IN_PROCESS",
+    "ABUSE_CHECKS",
+    "SESSION_COOKIE_SECURE",
+    "HSTS",
+}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely."""
+
+
+def as_bool(value):
+    """Read '0', 'false', 'no', 'off' and '' as False, like operators expect of env vars."""
+    if isinstance(value, str):
+        return value.strip().lower() not in {"", "0", "false", "no", "off"}
+    return bool(value)
+
+
+def database_url(url):
+    """Point postgres:// and postgresql:// URLs at psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load(app, test_config=None):
+    """Layer defaults, instance/config.py, the environment and the test mapping onto app.config."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    # Unprefixed keys that hosting platforms set by convention.
+    for key in ("DEPLOYMENT", "SECRET_KEY", "REDIS_URL", "PUBLIC_URL", "ABUSE_CHECKS"):
+        if key in os.environ:
+            app.config[key] = os.environ[key]
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    app.config.from_prefixed_env()
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    production = app.config["DEPLOYMENT"] == "production"
+    if production:
+        explicit = set(os.environ) | set(test_config or {})
+        for key, value in PRODUCTION_DEFAULTS.items():
+            if key not in explicit and f"FLASK_{key}" not in explicit:
+                app.config[key] = value
+    for key in BOOLEAN_KEYS:
+        app.config[key] = as_bool(app.config[key])
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        path = os.path.join(app.instance_path, "petition.db")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config["MAIL_FILE_DIR"]:
+        app.config["MAIL_FILE_DIR"] = os.path.join(app.instance_path, "outbox")
+    app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
+
+    if production:
+        if not app.config["SECRET_KEY"] or len(str(app.config["SECRET_KEY"])) < 32:
+            raise ConfigError("production needs SECRET_KEY set to a random value of 32+ characters")
+        if app.debug:
+            raise ConfigError("production refuses to run with debug on")
+    elif not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = development_secret(app.instance_path)
+
+
+def development_secret(instance_path):
+    """A random key kept in instance/ so development sessions survive restarts."""
+    import secrets
+
+    os.makedirs(instance_path, exist_ok=True)
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        with open(path, encoding="ascii") as f:
+            key = f.read().strip()
+        if key:
+            return key
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key)
+    return key

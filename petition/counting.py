@@ -1,0 +1,114 @@
+"""The signature count, milestones and the goal."""
+
+from sqlalchemy import func, select, update
+
+from .dbutil import insert
+from .extensions import db
+from .models import CountryCount, Milestone, Petition, Signature, utcnow
+
+LADDER = (1, 2, 5)
+
+
+def add_confirmed(petition_id, country, delta):
+    """Move the confirmed count by delta in the caller's transaction; return milestones reached.
+
+    The UPDATE is atomic in the database, so racing confirmations each add exactly once and the
+    row lock orders them; the total read back is this transaction's own.
+    """
+    now = utcnow()
+    total = db.session.execute(
+        update(Petition)
+        .where(Petition.id == petition_id)
+        .values(confirmed_count=Petition.confirmed_count + delta, updated_at=now)
+        .returning(Petition.confirmed_count + Petition.offline_count)
+    ).scalar_one()
+    stmt = insert(CountryCount).values(petition_id=petition_id, country=country, count=delta)
+    db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["petition_id", "country"],
+            set_={"count": CountryCount.count + delta},
+        )
+    )
+    return stamp_milestones(petition_id, total, now)
+
+
+def stamp_milestones(petition_id, total, now=None):
+    """Stamp milestones the total reaches, clear those it fell below; return the new ones."""
+    now = now or utcnow()
+    reached = (
+        db.session.execute(
+            update(Milestone)
+            .where(
+                Milestone.petition_id == petition_id,
+                Milestone.count <= total,
+                Milestone.reached_at.is_(None),
+            )
+            .values(reached_at=now)
+            .returning(Milestone.id)
+        )
+        .scalars()
+        .all()
+    )
+    db.session.execute(
+        update(Milestone)
+        .where(
+            Milestone.petition_id == petition_id,
+            Milestone.count > total,
+            Milestone.reached_at.is_not(None),
+        )
+        .values(reached_at=None)
+    )
+    return reached
+
+
+def next_on_ladder(total):
+    """The smallest 1-2-5 step above total (10, 20, 50, 100, ...)."""
+    magnitude = 10
+    while True:
+        for step in LADDER:
+            if step * magnitude > total:
+                return step * magnitude
+        magnitude *= 10
+
+
+def goal(petition):
+    """The lowest milestone not yet reached, else the next ladder step."""
+    total = petition.signature_count
+    for milestone in petition.milestones:
+        if milestone.count > total:
+            return milestone.count
+    return next_on_ladder(total)
+
+
+def next_milestone(petition):
+    """The lowest milestone above the total, or None."""
+    total = petition.signature_count
+    return next((m for m in petition.milestones if m.count > total), None)
+
+
+def by_country(petition_id):
+    """Confirmed signatures per country code, largest first."""
+    rows = db.session.execute(
+        select(CountryCount.country, CountryCount.count)
+        .where(CountryCount.petition_id == petition_id, CountryCount.count > 0)
+        .order_by(CountryCount.count.desc(), CountryCount.country)
+    )
+    return dict(rows.tuples().all())
+
+
+def recount(petition):
+    """Rebuild the confirmed count, per-country counts and milestones from the signature rows."""
+    rows = db.session.execute(
+        select(Signature.country, func.count())
+        .where(Signature.petition_id == petition.id, Signature.state == "confirmed")
+        .group_by(Signature.country)
+    ).all()
+    db.session.execute(db.delete(CountryCount).where(CountryCount.petition_id == petition.id))
+    for country, count in rows:
+        db.session.add(CountryCount(petition_id=petition.id, country=country, count=count))
+    petition.confirmed_count = sum(count for _, count in rows)
+    petition.updated_at = utcnow()
+    db.session.flush()
+    stamp_milestones(petition.id, petition.signature_count)
+    db.session.expire(petition, ["milestones"])
+    return petition.signature_count

@@ -1,0 +1,115 @@
+"""The demo petition: the IOC campaign, with signatures from many countries and scripts."""
+
+import datetime as dt
+import random
+
+from sqlalchemy import select
+
+from . import counting
+from .extensions import db
+from .models import Petition, Signature, utcnow
+
+SLUG = "ioc-speak-out"
+
+TEXT = """\
+The Olympic Charter says that every individual must be able to practise sport
+**without discrimination of any kind**. A new law punishes people simply for saying
+that gay and lesbian lives are equal.
+
+We call on the International Olympic Committee to:
+
+1. speak out publicly against the law before the Games open;
+2. obtain written guarantees that athletes, fans and journalists will be safe;
+3. make non-discrimination a binding condition for every future host city.
+
+We will carry every signature, printed, to the IOC's headquarters in Lausanne, and
+supporters will hold *Speak Out* events in 33 cities on the same day.
+"""
+
+MILESTONES = [
+    (250, "First delivery to the IOC in Lausanne"),
+    (1_000, "Speak Out events confirmed in 33 cities"),
+    (100_000, "Press conference at the Olympic Museum"),
+    (300_000, "Deliver to the IOC at 300,000"),
+]
+
+# Names as people write them, in their own scripts; each with a city in that country.
+PEOPLE = {
+    "RU": (
+        ["Алексей Смирнов", "Мария Иванова", "Дмитрий Кузнецов", "Ольга Попова"],
+        ["Москва", "Санкт-Петербург", "Казань"],
+    ),
+    "UA": (["Олена Шевченко", "Андрій Коваленко"], ["Київ", "Львів"]),
+    "GR": (["Γιώργος Παπαδόπουλος", "Ελένη Νικολάου"], ["Αθήνα", "Θεσσαλονίκη"]),
+    "IL": (["נועה כהן", "יונתן לוי"], ["תל אביב", "חיפה"]),
+    "EG": (["أحمد حسن", "فاطمة علي"], ["القاهرة", "الإسكندرية"]),
+    "IR": (["سارا محمدی", "علی رضایی"], ["تهران", "شیراز"]),
+    "IN": (["प्रिया शर्मा", "अर्जुन पटेल", "அனிதா ராமன்"], ["मुंबई", "दिल्ली", "சென்னை"]),
+    "TH": (["สมชาย ใจดี", "มาลี ศรีสุข"], ["กรุงเทพมหานคร", "เชียงใหม่"]),
+    "JP": (["佐藤 花子", "鈴木 一郎"], ["東京", "大阪"]),
+    "CN": (["王伟", "李娜"], ["北京", "上海"]),
+    "KR": (["김민준", "이서연"], ["서울", "부산"]),
+    "BR": (["João da Silva", "Ana Luísa Gonçalves"], ["São Paulo", "Rio de Janeiro"]),
+    "FR": (["Zoé Lefèvre", "François Müller-Crépin"], ["Paris", "Lyon"]),
+    "DE": (["Jürgen Weiß", "Anna Schröder"], ["Berlin", "Köln"]),
+    "ES": (["Begoña Núñez", "José Ángel García"], ["Madrid", "Barcelona"]),
+    "IE": (["Siobhán Ó Briain", "Ciarán MacAodha"], ["Dublin", "Cork"]),
+    "GB": (["Olivia Smith", "Kwame Mensah"], ["London", "Manchester"]),
+    "US": (["Emily Johnson", "Carlos Ramírez"], ["New York", "San Francisco"]),
+    "CA": (["Chloé Tremblay", "Liam O'Connor"], ["Toronto", "Montréal"]),
+    "ZA": (["Thandiwe Nkosi", "Pieter van der Merwe"], ["Cape Town", "Johannesburg"]),
+    "TR": (["Ayşe Yılmaz", "Mehmet Öztürk"], ["İstanbul", "Ankara"]),
+    "PL": (["Małgorzata Wiśniewska", "Łukasz Wójcik"], ["Warszawa", "Kraków"]),
+    "VN": (["Nguyễn Thị Hương", "Trần Văn Đức"], ["Hà Nội", "Thành phố Hồ Chí Minh"]),
+    "GE": (["ნინო ბერიძე", "გიორგი კაპანაძე"], ["თბილისი"]),
+    "AM": (["Անի Հակոբյան"], ["Երևան"]),
+    "ET": (["አበበ በቀለ"], ["አዲስ አበባ"]),
+    "CH": (["Lea Graf", "Noah Keller"], ["Lausanne", "Zürich"]),
+}
+
+SIGNATURES = 340
+
+
+def create_demo(seed=2013):
+    """Create the demo petition if missing; return (created, petition). The caller commits."""
+    existing = db.session.execute(select(Petition).where(Petition.slug == SLUG)).scalar()
+    if existing:
+        return False, existing
+    from .cli import create_petition
+
+    petition = create_petition(
+        SLUG,
+        "IOC: speak out against the anti-gay law before the Games",
+        "The International Olympic Committee",
+        TEXT,
+        MILESTONES,
+        open_it=True,
+        hashtag="#SpeakOut",
+    )
+    db.session.flush()
+    rng = random.Random(seed)  # noqa: S311 demo data, not secrets
+    start = utcnow() - dt.timedelta(days=10)
+    countries = sorted(PEOPLE)
+    for i in range(SIGNATURES):
+        country = countries[i % len(countries)] if i < len(countries) else rng.choice(countries)
+        names, cities = PEOPLE[country]
+        created = start + dt.timedelta(minutes=i * 40 + rng.randrange(30))
+        email = f"demo{i}@example.org"
+        db.session.add(
+            Signature(
+                petition_id=petition.id,
+                name=rng.choice(names),
+                email=email,
+                canonical_email=email,
+                country=country,
+                city=rng.choice(cities),
+                updates=rng.random() < 0.4,
+                source="demo",
+                state="confirmed",
+                created_at=created,
+                confirmed_at=created + dt.timedelta(minutes=rng.randrange(1, 120)),
+            )
+        )
+    db.session.flush()
+    counting.recount(petition)
+    return True, petition

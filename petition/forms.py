@@ -1,0 +1,115 @@
+"""Flask-WTF forms and the text rules they enforce."""
+
+import re
+import unicodedata
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from . import countries
+from .signing import InvalidEmail, check_email
+
+# Bidi overrides let a name re-order the text printed after it; no real name needs them.
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+TRUE_VALUES = {"y", "yes", "on", "true", "1"}
+
+
+def clean_source(value):
+    """A campaign source tag (utm_source, partner host): a short plain token or None."""
+    if not value:
+        return None
+    return re.sub(r"[^A-Za-z0-9._:/-]", "", value)[:100] or None
+
+
+def clean_text(value):
+    """NFC, trimmed, inner runs of spaces made one; None stays None."""
+    if value is None:
+        return None
+    value = unicodedata.normalize("NFC", value)
+    return " ".join(value.split(" ")).strip() if value.strip() else ""
+
+
+def plain_text(form, field):
+    """Refuse what no name, city or postcode contains: controls, markup, broken encoding."""
+    value = field.data or ""
+    if "\ufffd" in value:
+        raise ValidationError(_l("This contains bytes that are not valid text (UTF-8)."))
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs", "Co", "Cn") or ch in BIDI_CONTROLS:
+            raise ValidationError(_l("This contains control or invisible characters."))
+    if "<" in value or ">" in value:
+        raise ValidationError(_l("Please leave out < and >."))
+
+
+def checkbox(form, field):
+    """A checkbox sends a known value or nothing; anything else is a broken client."""
+    raw = field.raw_data[0] if field.raw_data else None
+    if raw is not None and raw.strip().lower() not in TRUE_VALUES:
+        raise ValidationError(_l("This box can only be ticked or left empty."))
+
+
+class SignForm(FlaskForm):
+    name = StringField(
+        _l("Your name"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Please enter your name.")),
+            Length(max=200, message=_l("Please keep your name under 200 characters.")),
+            plain_text,
+        ],
+    )
+    email = StringField(
+        _l("Email"),
+        filters=[lambda v: v.strip() if v else v],
+        validators=[
+            DataRequired(_l("Please enter your email address.")),
+            Length(max=254, message=_l("An email address has at most 254 characters.")),
+        ],
+    )
+    country = SelectField(
+        _l("Country"),
+        validate_choice=False,
+        validators=[DataRequired(_l("Please choose your country."))],
+    )
+    city = StringField(
+        _l("City (optional)"),
+        filters=[clean_text],
+        validators=[
+            Optional(),
+            Length(max=100, message=_l("Please keep the city under 100 characters.")),
+            plain_text,
+        ],
+    )
+    postcode = StringField(
+        _l("Postcode (optional)"),
+        filters=[clean_text],
+        validators=[
+            Optional(),
+            Length(max=20, message=_l("Please keep the postcode under 20 characters.")),
+            plain_text,
+        ],
+    )
+    updates = BooleanField(_l("Keep me updated about this campaign"), validators=[checkbox])
+    source = HiddenField(filters=[lambda v: clean_source(v)])
+
+    def __init__(self, *args, language="en", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = [("", _l("Choose your country"))] + countries.choices(language)
+
+    def validate_email(self, field):
+        try:
+            self.checked_email = check_email(
+                field.data, current_app.config["EMAIL_CHECK_DELIVERABILITY"]
+            )
+        except InvalidEmail as exc:
+            raise ValidationError(
+                _l("This email address is not valid: %(reason)s", reason=str(exc))
+            ) from exc
+
+    def validate_country(self, field):
+        if field.data not in countries.CODES:
+            raise ValidationError(_l("Please choose your country from the list."))

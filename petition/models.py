@@ -1,0 +1,212 @@
+"""Tables, their constraints and state rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
+
+
+def utcnow():
+    """Now, timezone-aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Store UTC; always hand back aware datetimes, also from SQLite which drops the zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given; use aware UTC times")
+            value = value.astimezone(dt.UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+class StateError(ValueError):
+    """A state transition that the rules do not allow."""
+
+
+PETITION_STATES = ("draft", "open", "closed")
+SIGNATURE_STATES = ("pending", "confirmed", "fraudulent", "invalidated", "withdrawn")
+
+
+class Petition(db.Model):
+    __tablename__ = "petitions"
+    __table_args__ = (
+        CheckConstraint("state IN ('draft', 'open', 'closed')", name="state"),
+        CheckConstraint("offline_count >= 0", name="offline_count"),
+        CheckConstraint("confirmed_count >= 0", name="confirmed_count"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    hashtag: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+    closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    offline_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Maintained in the same transaction as every confirm and withdraw, so reading the total is
+    # one row, never a COUNT(*); `flask signatures recount` rebuilds it from the rows.
+    confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="petition", order_by="Milestone.count", cascade="all, delete-orphan"
+    )
+
+    def __init__(self, **kwargs):
+        # Column defaults apply only at INSERT; state rules need them on a new object too.
+        kwargs.setdefault("state", "draft")
+        kwargs.setdefault("offline_count", 0)
+        kwargs.setdefault("confirmed_count", 0)
+        super().__init__(**kwargs)
+
+    @property
+    def signature_count(self):
+        """The public total: confirmed signatures plus paper ones."""
+        return self.confirmed_count + self.offline_count
+
+    @property
+    def is_open(self):
+        return self.state == "open" and (self.closes_at is None or self.closes_at > utcnow())
+
+    def open(self):
+        if self.state != "draft":
+            raise StateError(f"cannot open a petition that is {self.state}")
+        self.state = "open"
+        self.updated_at = utcnow()
+
+    def close(self):
+        if self.state != "open":
+            raise StateError(f"cannot close a petition that is {self.state}")
+        self.state = "closed"
+        self.updated_at = utcnow()
+
+
+class Milestone(db.Model):
+    __tablename__ = "milestones"
+    __table_args__ = (
+        UniqueConstraint("petition_id", "count"),
+        CheckConstraint("count > 0", name="count_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id", ondelete="CASCADE"))
+    count: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200))
+    reached_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    petition: Mapped[Petition] = relationship(back_populates="milestones")
+
+
+class CountryCount(db.Model):
+    """Confirmed signatures per country, kept beside Petition.confirmed_count."""
+
+    __tablename__ = "country_counts"
+    __table_args__ = (CheckConstraint("count >= 0", name="count"),)
+
+    petition_id: Mapped[int] = mapped_column(
+        ForeignKey("petitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Signature(db.Model):
+    __tablename__ = "signatures"
+    __table_args__ = (
+        # The real guard of one signature per person per petition; the form cannot race.
+        UniqueConstraint("petition_id", "canonical_email"),
+        CheckConstraint(
+            "state IN ('pending', 'confirmed', 'fraudulent', 'invalidated', 'withdrawn')",
+            name="state",
+        ),
+        Index("ix_signatures_petition_state_country", "petition_id", "state", "country"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    canonical_email: Mapped[str] = mapped_column(String(320))
+    country: Mapped[str] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(100))
+    postcode: Mapped[str | None] = mapped_column(String(20))
+    updates: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str | None] = mapped_column(String(100))
+    locale: Mapped[str | None] = mapped_column(String(20))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The per-address mail cap: mails this signature triggered since mail_window_start.
+    mail_count: Mapped[int] = mapped_column(Integer, default=0)
+    mail_window_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    petition: Mapped[Petition] = relationship()
+
+
+class Token(db.Model):
+    """A single-purpose link secret; only its SHA-256 is stored."""
+
+    __tablename__ = "tokens"
+    __table_args__ = (CheckConstraint("purpose IN ('confirm', 'withdraw')", name="purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature_id: Mapped[int] = mapped_column(
+        ForeignKey("signatures.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    signature: Mapped[Signature] = relationship()
+
+
+class OutboxMessage(db.Model):
+    """A mail waiting to be sent, written in the transaction that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claim: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

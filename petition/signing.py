@@ -1,0 +1,306 @@
+"""Email canonicalisation, signing, confirming and withdrawing: plain functions.
+
+None of these commit: the caller (a view, a CLI command) owns the transaction, so a signature,
+its tokens, its count and its mail land together or not at all.
+"""
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import or_, select, update
+
+from . import counting, mail
+from .dbutil import insert
+from .extensions import db
+from .models import Signature, Token, utcnow
+
+GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
+
+
+class InvalidEmail(ValueError):
+    """The address cannot receive mail; the message says why, for the form."""
+
+
+class PetitionClosed(Exception):
+    """The petition does not take signatures now."""
+
+
+@dataclass(frozen=True)
+class Email:
+    normalized: str
+    canonical: str
+
+
+def check_email(address, check_deliverability=False):
+    """Validate an address and return its normalized and canonical forms."""
+    try:
+        valid = validate_email(
+            address, check_deliverability=check_deliverability, allow_smtputf8=True
+        )
+    except EmailNotValidError as exc:
+        raise InvalidEmail(str(exc)) from exc
+    return Email(valid.normalized, canonical_email(valid.local_part, valid.ascii_domain))
+
+
+def canonical_email(local_part, ascii_domain):
+    """One spelling per mailbox: lower-case, IDNA domain, no +tag, no gmail dots."""
+    local = local_part.lower().split("+", 1)[0]
+    domain = ascii_domain.lower()
+    if domain in GMAIL_DOMAINS:
+        domain = "gmail.com"
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def new_token(signature_id, purpose):
+    """Create a link token; only its hash is stored, the plain value goes in the mail."""
+    plain = secrets.token_urlsafe(32)
+    db.session.add(Token(signature_id=signature_id, purpose=purpose, token_hash=digest(plain)))
+    return plain
+
+
+def digest(plain):
+    return hashlib.sha256(plain.encode("utf-8")).hexdigest()
+
+
+def find_token(plain, purpose):
+    """The token row for a link, or None; a token only ever works for its own purpose."""
+    if not plain or len(plain) > 100:
+        return None
+    return db.session.execute(
+        select(Token).where(Token.token_hash == digest(plain), Token.purpose == purpose)
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class SignData:
+    name: str
+    email: Email
+    country: str
+    city: str | None = None
+    postcode: str | None = None
+    updates: bool = False
+    source: str | None = None
+    locale: str | None = None
+    ip: str | None = None
+
+
+def sign(petition, data, config):
+    """Record a signature or handle a repeat; queue the mail that tells the person.
+
+    Returns "new" or "duplicate" for logs and tests only: the supporter sees the same page
+    either way, so the form never reveals who has signed.
+    """
+    if not petition.is_open:
+        raise PetitionClosed(petition.slug)
+    confirm_first = config["CONFIRMATION_REQUIRED"]
+    now = utcnow()
+    values = {
+        "petition_id": petition.id,
+        "name": data.name,
+        "email": data.email.normalized,
+        "canonical_email": data.email.canonical,
+        "country": data.country,
+        "city": data.city or None,
+        "postcode": data.postcode or None,
+        "updates": data.updates,
+        "source": data.source or None,
+        "locale": data.locale,
+        "ip": data.ip,
+        "state": "pending" if confirm_first else "confirmed",
+        "created_at": now,
+        "confirmed_at": None if confirm_first else now,
+        "mail_count": 1,
+        "mail_window_start": now,
+    }
+    # ON CONFLICT DO NOTHING rather than catching IntegrityError: a racing duplicate waits for
+    # the first insert to commit and then simply inserts nothing, with no aborted transaction.
+    signature_id = db.session.execute(
+        insert(Signature)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"])
+        .returning(Signature.id)
+    ).scalar_one_or_none()
+
+    if signature_id is not None:
+        if confirm_first:
+            send_confirmation(petition, signature_id, data.email.normalized, data.locale, config)
+        else:
+            counting.add_confirmed(petition.id, data.country, +1)
+            send_thanks(petition, signature_id, data.email.normalized, data.locale, config)
+        return "new"
+
+    existing = db.session.execute(
+        select(Signature).where(
+            Signature.petition_id == petition.id,
+            Signature.canonical_email == data.email.canonical,
+        )
+    ).scalar_one()
+    if existing.state in ("fraudulent", "invalidated"):
+        return "duplicate"
+    reactivated = existing.state == "withdrawn"
+    if reactivated and not reactivate(existing, values, confirm_first):
+        return "duplicate"
+    if not take_mail_slot(existing.id, config, now):
+        return "duplicate"
+    # The mail goes to the address typed now: the same mailbox, spelled as its owner spells it.
+    to = data.email.normalized
+    locale = data.locale or existing.locale
+    if existing.state == "pending":
+        send_confirmation(petition, existing.id, to, locale, config, again=not reactivated)
+    elif reactivated:
+        send_thanks(petition, existing.id, to, locale, config)
+    else:
+        send_already_signed(petition, existing.id, to, locale, config)
+    return "duplicate"
+
+
+def reactivate(signature, values, confirm_first):
+    """Someone who withdrew signs again: the row starts over with the new details."""
+    fields = {k: values[k] for k in ("name", "email", "country", "city", "postcode", "updates")}
+    fields["source"] = values["source"]
+    fields["state"] = values["state"]
+    fields["confirmed_at"] = values["confirmed_at"]
+    fields["withdrawn_at"] = None
+    changed = db.session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.state == "withdrawn")
+        .values(**fields)
+    ).rowcount
+    if not changed:
+        return False
+    if not confirm_first:
+        counting.add_confirmed(signature.petition_id, values["country"], +1)
+    db.session.refresh(signature)
+    return True
+
+
+def take_mail_slot(signature_id, config, now):
+    """Count one more mail against the address's cap, atomically; False when it is spent."""
+    window_start = now - dt.timedelta(seconds=config["MAIL_CAP_WINDOW"])
+    expired = or_(Signature.mail_window_start.is_(None), Signature.mail_window_start < window_start)
+    restarted = db.session.execute(
+        update(Signature)
+        .where(Signature.id == signature_id, expired)
+        .values(mail_count=1, mail_window_start=now)
+    ).rowcount
+    if restarted:
+        return True
+    return bool(
+        db.session.execute(
+            update(Signature)
+            .where(
+                Signature.id == signature_id,
+                Signature.mail_count < config["MAIL_CAP_PER_ADDRESS"],
+            )
+            .values(mail_count=Signature.mail_count + 1)
+        ).rowcount
+    )
+
+
+def links(config, signature_id, purposes):
+    base = config["PUBLIC_URL"]
+    return {p: f"{base}/{p}/{new_token(signature_id, p)}" for p in purposes}
+
+
+def petition_url(config, petition):
+    return f"{config['PUBLIC_URL']}/petitions/{petition.slug}"
+
+
+def send_confirmation(petition, signature_id, to, locale, config, again=False):
+    urls = links(config, signature_id, ("confirm", "withdraw"))
+    with force_locale(locale or "en"):
+        mail.enqueue(
+            to,
+            _("Please confirm your signature: %(title)s", title=petition.title),
+            "mail/confirm.txt",
+            petition=petition,
+            confirm_url=urls["confirm"],
+            withdraw_url=urls["withdraw"],
+            petition_url=petition_url(config, petition),
+            again=again,
+        )
+
+
+def send_thanks(petition, signature_id, to, locale, config):
+    urls = links(config, signature_id, ("withdraw",))
+    with force_locale(locale or "en"):
+        mail.enqueue(
+            to,
+            _("Thank you for signing: %(title)s", title=petition.title),
+            "mail/thanks.txt",
+            petition=petition,
+            withdraw_url=urls["withdraw"],
+            petition_url=petition_url(config, petition),
+        )
+
+
+def send_already_signed(petition, signature_id, to, locale, config):
+    urls = links(config, signature_id, ("withdraw",))
+    with force_locale(locale or "en"):
+        mail.enqueue(
+            to,
+            _("You have already signed: %(title)s", title=petition.title),
+            "mail/already_signed.txt",
+            petition=petition,
+            withdraw_url=urls["withdraw"],
+            petition_url=petition_url(config, petition),
+        )
+
+
+def confirm(plain_token):
+    """Confirm the signature behind a link; safe to repeat. Returns (outcome, signature)."""
+    token = find_token(plain_token, "confirm")
+    if token is None:
+        return "invalid", None
+    signature = token.signature
+    if signature.state == "confirmed":
+        return "already", signature
+    if signature.state != "pending":
+        return signature.state, signature
+    if not signature.petition.is_open:
+        return "closed", signature
+    now = utcnow()
+    # Only the request whose UPDATE changes the row adds to the count, however many race.
+    changed = db.session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.state == "pending")
+        .values(state="confirmed", confirmed_at=now)
+    ).rowcount
+    if not changed:
+        db.session.refresh(signature)
+        return ("already" if signature.state == "confirmed" else signature.state), signature
+    token.used_at = now
+    counting.add_confirmed(signature.petition_id, signature.country, +1)
+    db.session.refresh(signature)
+    return "confirmed", signature
+
+
+def withdraw(plain_token):
+    """Withdraw the signature behind a link; safe to repeat. Returns (outcome, signature)."""
+    token = find_token(plain_token, "withdraw")
+    if token is None:
+        return "invalid", None
+    signature = token.signature
+    now = utcnow()
+    for state in ("confirmed", "pending"):
+        changed = db.session.execute(
+            update(Signature)
+            .where(Signature.id == signature.id, Signature.state == state)
+            .values(state="withdrawn", withdrawn_at=now)
+        ).rowcount
+        if changed:
+            if state == "confirmed":
+                counting.add_confirmed(signature.petition_id, signature.country, -1)
+            token.used_at = now
+            db.session.refresh(signature)
+            return "withdrawn", signature
+    db.session.refresh(signature)
+    if signature.state == "withdrawn":
+        return "already", signature
+    return signature.state, signature

@@ -1,0 +1,181 @@
+"""Public pages: petitions, signing, confirming, withdrawing."""
+
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from sqlalchemy import select
+
+from .. import counting, jobs, signing
+from ..extensions import db
+from ..forms import SignForm, clean_source
+from ..models import Petition
+
+bp = Blueprint("public", __name__)
+
+
+def public_petition(slug):
+    """An open or closed petition by slug; drafts and unknown slugs are 404."""
+    petition = db.session.execute(
+        select(Petition).where(Petition.slug == slug, Petition.state != "draft")
+    ).scalar_one_or_none()
+    if petition is None:
+        abort(404)
+    return petition
+
+
+def language():
+    return str(get_locale() or "en").split("_")[0]
+
+
+def commit_and_wake():
+    """The request's one commit point; mail queued in it leaves only after it."""
+    db.session.commit()
+    jobs.wake(current_app)
+
+
+@bp.after_request
+def no_store(response):
+    # Every page here carries a CSRF token or a personal outcome: never cache or share them.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+def index():
+    petitions = (
+        db.session.execute(
+            select(Petition).where(Petition.state == "open").order_by(Petition.created_at.desc())
+        )
+        .scalars()
+        .all()
+    )
+    return render_template("index.html", petitions=petitions)
+
+
+@bp.get("/petitions/<slug>")
+def petition(slug):
+    petition = public_petition(slug)
+    form = SignForm(language=language())
+    source = request.args.get("source") or request.args.get("utm_source")
+    form.source.data = clean_source(source)
+    return render_petition(petition, form)
+
+
+def render_petition(petition, form, status=200, closed_message=None):
+    return (
+        render_template(
+            "petition.html",
+            petition=petition,
+            form=form,
+            goal=counting.goal(petition),
+            next_milestone=counting.next_milestone(petition),
+            closed_message=closed_message,
+            share=share_links(petition),
+        ),
+        status,
+    )
+
+
+@bp.post("/petitions/<slug>/sign")
+def sign(slug):
+    petition = public_petition(slug)
+    form = SignForm(language=language())
+    if not form.validate():
+        return render_petition(petition, form, status=400)
+    data = signing.SignData(
+        name=form.name.data,
+        email=form.checked_email,
+        country=form.country.data,
+        city=form.city.data,
+        postcode=form.postcode.data,
+        updates=form.updates.data,
+        source=form.source.data,
+        locale=language(),
+        ip=request.remote_addr,
+    )
+    try:
+        signing.sign(petition, data, current_app.config)
+    except signing.PetitionClosed:
+        db.session.rollback()
+        return render_petition(petition, form, status=409, closed_message=True)
+    commit_and_wake()
+    return redirect(url_for("public.signed", slug=petition.slug), code=303)
+
+
+@bp.get("/petitions/<slug>/signed")
+def signed(slug):
+    petition = public_petition(slug)
+    return render_template(
+        "signed.html",
+        petition=petition,
+        confirmation=current_app.config["CONFIRMATION_REQUIRED"],
+        share=share_links(petition),
+    )
+
+
+@bp.get("/confirm/<token>")
+def confirm_page(token):
+    found = signing.find_token(token, "confirm")
+    if found is None:
+        return render_template("link_invalid.html"), 404
+    return render_template("confirm.html", token=token, signature=found.signature)
+
+
+@bp.post("/confirm/<token>")
+def confirm(token):
+    outcome, signature = signing.confirm(token)
+    if outcome == "invalid":
+        return render_template("link_invalid.html"), 404
+    commit_and_wake()
+    petition = signature.petition
+    return render_template(
+        "confirmed.html",
+        outcome=outcome,
+        petition=petition,
+        share=share_links(petition),
+    )
+
+
+@bp.get("/withdraw/<token>")
+def withdraw_page(token):
+    found = signing.find_token(token, "withdraw")
+    if found is None:
+        return render_template("link_invalid.html"), 404
+    return render_template("withdraw.html", token=token, signature=found.signature)
+
+
+@bp.post("/withdraw/<token>")
+def withdraw(token):
+    outcome, signature = signing.withdraw(token)
+    if outcome == "invalid":
+        return render_template("link_invalid.html"), 404
+    commit_and_wake()
+    return render_template("withdrawn.html", outcome=outcome, petition=signature.petition)
+
+
+def share_links(petition):
+    """Links that open each network's own share dialog with the petition and its hashtag."""
+    url = signing.petition_url(current_app.config, petition)
+    hashtag = (petition.hashtag or "").lstrip("#")
+    text = petition.title + (f" #{hashtag}" if hashtag else "")
+    u, t = quote(url, safe=""), quote(text, safe="")
+    return {
+        "url": url,
+        "hashtag": hashtag,
+        "links": [
+            ("X", f"https://twitter.com/intent/tweet?url={u}&text={t}"),
+            ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={u}"),
+            ("WhatsApp", f"https://wa.me/?text={t}%20{u}"),
+            ("Telegram", f"https://t.me/share/url?url={u}&text={t}"),
+            ("Email", f"mailto:?subject={t}&body={u}"),
+        ],
+    }

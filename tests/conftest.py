@@ -1,0 +1,213 @@
+import ipaddress
+import re
+import shutil
+import socket
+from email import message_from_string
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from petition import create_app
+from petition.extensions import db
+from petition.models import Milestone, OutboxMessage, Petition, Signature, utcnow
+from tests import services
+
+BACKENDS = ["sqlite", "postgresql"]
+TABLES = ["tokens", "signatures", "country_counts", "milestones", "petitions", "outbox"]
+
+
+# --- no traffic beyond this machine -------------------------------------------------------
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _loopback_only(sock, address):
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        if host != "localhost":
+            try:
+                loopback = ipaddress.ip_address(host.split("%")[0]).is_loopback
+            except ValueError:
+                loopback = False
+            if not loopback:
+                raise AssertionError(f"test tried to reach {address!r}; only loopback is allowed")
+
+
+@pytest.fixture(autouse=True)
+def no_outside_network(monkeypatch):
+    def connect(sock, address):
+        _loopback_only(sock, address)
+        return _real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        _loopback_only(sock, address)
+        return _real_connect_ex(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+# --- databases built through the migrations ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.db"
+    services.migrate(f"sqlite:///{path}", folder)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    name = f"petition_test_{services.worker_id()}"
+    url = services.postgres_database(name)
+    services.migrate(url, tmp_path_factory.mktemp("pg-instance"))
+    engine = create_engine(url)
+    yield url, engine
+    engine.dispose()
+    services.drop_postgres_database(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """A migrated, empty database: a copy of the SQLite template, or truncated PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "petition.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    services.require_postgres()
+    url, engine = request.getfixturevalue("postgres_url")
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    return url
+
+
+def test_config(database_url, tmp_path, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-only-secret-key-0123456789abcdef",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "JOBS_IN_PROCESS": False,
+        "MAIL_BACKEND": "file",
+        "MAIL_FILE_DIR": str(tmp_path / "outbox"),
+        "PUBLIC_URL": "http://petition.test",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app_config():
+    """Per-test config overrides; a test sets keys on it before asking for app."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, app_config):
+    app = create_app(test_config(database_url, tmp_path, **app_config), instance_path=tmp_path)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# --- factories and helpers ------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_petition(app):
+    def make(slug="speak-out", state="open", milestones=((100, "A hundred"),), **fields):
+        with app.app_context():
+            fields.setdefault("title", "Speak out")
+            fields.setdefault("target", "The IOC")
+            fields.setdefault("text", "Please **act**.")
+            petition = Petition(slug=slug, state=state, **fields)
+            for count, label in milestones:
+                petition.milestones.append(Milestone(count=count, label=label))
+            db.session.add(petition)
+            db.session.commit()
+            return petition.id
+
+    return make
+
+
+@pytest.fixture
+def make_signature(app):
+    def make(petition_id, email="someone@example.org", state="confirmed", country="FR", **fields):
+        from petition import counting
+
+        with app.app_context():
+            fields.setdefault("name", "Some One")
+            now = utcnow()
+            signature = Signature(
+                petition_id=petition_id,
+                email=email,
+                canonical_email=email.lower(),
+                country=country,
+                state=state,
+                created_at=now,
+                confirmed_at=now if state == "confirmed" else None,
+                mail_count=1,
+                mail_window_start=now,
+                **fields,
+            )
+            db.session.add(signature)
+            db.session.flush()
+            counting.recount(db.session.get(Petition, petition_id))
+            db.session.commit()
+            return signature.id
+
+    return make
+
+
+def csrf_token(client, path):
+    response = client.get(path)
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.get_data(as_text=True))
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+@pytest.fixture
+def sign(client):
+    """Post the sign form the way a browser does, CSRF token and all."""
+
+    def post(slug="speak-out", **fields):
+        data = {"name": "Ana Souza", "email": "ana@example.org", "country": "BR"}
+        data.update(fields)
+        data = {k: v for k, v in data.items() if v is not None}
+        data.setdefault("csrf_token", csrf_token(client, f"/petitions/{slug}"))
+        return client.post(f"/petitions/{slug}/sign", data=data)
+
+    return post
+
+
+@pytest.fixture
+def outbox(app):
+    """The mails queued so far, oldest first, each as an email.message with .body text."""
+
+    def read():
+        with app.app_context():
+            rows = db.session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars()
+            return [
+                {"to": r.to, "subject": r.subject, "body": r.body, "sent_at": r.sent_at}
+                for r in rows
+            ]
+
+    return read
+
+
+def link(body, kind):
+    """The path of the confirm or withdraw link in a mail body."""
+    found = re.search(rf"https?://[^/\s]+(/{kind}/[A-Za-z0-9_-]+)", body)
+    assert found, f"no {kind} link in:\n{body}"
+    return found.group(1)
+
+
+def parse_eml(raw):
+    return message_from_string(raw)
