@@ -33,6 +33,9 @@ def create_app(test_config=None, instance_path=None):
     with app.app_context():
         configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
+    from .forms import remember_undecodable_fields
+
+    app.before_request(remember_undecodable_fields)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     jobs.init_app(app)

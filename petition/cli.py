@@ -5,6 +5,7 @@ import threading
 
 import click
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import counting, jobs
@@ -42,7 +43,7 @@ def register(app):
     app.cli.add_command(worker)
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def petitions():
     """Create and manage petitions."""
 
@@ -74,7 +75,7 @@ def petitions_create(slug, title, target, text_file, milestones, hashtag, open_i
     click.echo(f"created {slug} ({state}) with {len(parsed)} milestone(s)")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def signatures():
     """Work on signatures."""
 
@@ -97,6 +98,7 @@ def signatures_recount(slug):
 
 
 @click.command()
+@with_appcontext
 def demo():
     """Create the demo petition with milestones and a few hundred signatures."""
     from .demo import create_demo
@@ -110,6 +112,7 @@ def demo():
 
 
 @click.command()
+@with_appcontext
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
 def worker(once):
     """Send queued mail until stopped (SIGINT or SIGTERM)."""

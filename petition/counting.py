@@ -22,13 +22,21 @@ def add_confirmed(petition_id, country, delta):
         .values(confirmed_count=Petition.confirmed_count + delta, updated_at=now)
         .returning(Petition.confirmed_count + Petition.offline_count)
     ).scalar_one()
-    stmt = insert(CountryCount).values(petition_id=petition_id, country=country, count=delta)
-    db.session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["petition_id", "country"],
-            set_={"count": CountryCount.count + delta},
+    if delta > 0:
+        stmt = insert(CountryCount).values(petition_id=petition_id, country=country, count=delta)
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["petition_id", "country"],
+                set_={"count": CountryCount.count + delta},
+            )
         )
-    )
+    else:
+        # A confirmed signature was counted here before, so the row exists.
+        db.session.execute(
+            update(CountryCount)
+            .where(CountryCount.petition_id == petition_id, CountryCount.country == country)
+            .values(count=CountryCount.count + delta)
+        )
     return stamp_milestones(petition_id, total, now)
 
 
@@ -93,7 +101,7 @@ def by_country(petition_id):
         .where(CountryCount.petition_id == petition_id, CountryCount.count > 0)
         .order_by(CountryCount.count.desc(), CountryCount.country)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def recount(petition):

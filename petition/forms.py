@@ -2,8 +2,9 @@
 
 import re
 import unicodedata
+from urllib.parse import unquote_to_bytes
 
-from flask import current_app
+from flask import current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField
@@ -15,6 +16,30 @@ from .signing import InvalidEmail, check_email
 # Bidi overrides let a name re-order the text printed after it; no real name needs them.
 BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 TRUE_VALUES = {"y", "yes", "on", "true", "1"}
+
+
+def undecodable_fields(req):
+    """Names of urlencoded fields whose bytes are not UTF-8.
+
+    Werkzeug re-quotes such bytes as literal "%FF" text instead of failing, which would store
+    them as part of a name; so look at the raw body first. get_data caches it, and the form
+    parser then reads the cached copy.
+    """
+    if req.method != "POST" or req.mimetype != "application/x-www-form-urlencoded":
+        return set()
+    broken = set()
+    for pair in req.get_data(cache=True).split(b"&"):
+        key, _, value = pair.partition(b"=")
+        try:
+            unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            broken.add(unquote_to_bytes(key).decode("utf-8", "replace"))
+    return broken
+
+
+def remember_undecodable_fields():
+    """before_request, ahead of CSRFProtect, which parses the form and so consumes the body."""
+    g.undecodable_fields = undecodable_fields(request)
 
 
 def clean_source(value):
@@ -97,8 +122,20 @@ class SignForm(FlaskForm):
     source = HiddenField(filters=[lambda v: clean_source(v)])
 
     def __init__(self, *args, language="en", **kwargs):
+        self.broken_fields = g.get("undecodable_fields", set()) if has_request_context() else set()
         super().__init__(*args, **kwargs)
         self.country.choices = [("", _l("Choose your country"))] + countries.choices(language)
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for name in self.broken_fields & set(self._fields):
+            field = self[name]
+            field.errors = [
+                *field.errors,
+                _l("This contains bytes that are not valid text (UTF-8)."),
+            ]
+            valid = False
+        return valid
 
     def validate_email(self, field):
         try:

@@ -40,7 +40,7 @@ def check_email(address, check_deliverability=False):
     """Validate an address and return its normalized and canonical forms."""
     try:
         valid = validate_email(
-            address, check_deliverability=check_deliverability, allow_smtputf8=True
+            address, check_deliverability=check_deliverability, allow_smtputf8=True, strict=True
         )
     except EmailNotValidError as exc:
         raise InvalidEmail(str(exc)) from exc
