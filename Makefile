@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask
 PYTEST_ARGS ?=
+# Compiled message catalogs, built from the committed .po files.
+MO := $(patsubst %.po,%.mo,$(wildcard petition/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test lint format worker clean
+.PHONY: run test lint format worker translations clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -21,14 +23,24 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
 	touch $@
 
+%.mo: %.po $(VENV)/.runtime
+	$(BIN)/pybabel compile -i $< -o $@
+
+## translations: extract messages and update every catalog (then translate the .po files)
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --omit-header \
+		-o messages.pot .
+	$(BIN)/pybabel update -i messages.pot -d petition/translations -w 100
+	rm messages.pot
+
 ## run: set everything up and serve the demo on http://127.0.0.1:5000 (mail prints here)
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime $(MO)
 	$(FLASK) db upgrade
 	$(FLASK) demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## test: set up and run the tests against SQLite, PostgreSQL, Redis and Chromium
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(MO)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 ## lint: ruff, as CI runs it
@@ -41,7 +53,7 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 
 ## worker: send queued mail (production runs this beside gunicorn)
-worker: $(VENV)/.runtime
+worker: $(VENV)/.runtime $(MO)
 	$(FLASK) worker
 
 clean:
