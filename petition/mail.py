@@ -8,7 +8,7 @@ import smtplib
 import sys
 import threading
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, parseaddr
 
 from flask import render_template
 from sqlalchemy import or_, select, update
@@ -31,8 +31,10 @@ def build_message(row, sender):
     msg["To"] = row.to
     msg["Subject"] = row.subject
     msg["Date"] = format_datetime(row.created_at)
-    # Stable per outbox row, so a resend after a crash is recognisably the same mail.
-    msg["Message-ID"] = make_msgid(idstring=f"outbox{row.id}", domain=sender.rpartition("@")[2])
+    # Derived from the row alone, so a resend after a crash carries the same Message-ID and the
+    # receiving side can recognise it as the same mail.
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    msg["Message-ID"] = f"<outbox.{row.id}.{int(row.created_at.timestamp())}@{domain}>"
     msg.set_content(row.body)
     return msg
 
@@ -101,19 +103,26 @@ def make_sender(config):
 def claim_batch(config, limit=20):
     """Claim up to limit due mails for this worker and commit the claim.
 
-    Each row is claimed by a conditional UPDATE, so two workers racing for one row cannot
-    both win it; a claim that outlives its worker expires and the mail is tried again.
+    Returns (claimed rows, whether any were due). Each row is claimed by a conditional UPDATE,
+    so two workers racing for one row cannot both win it; on PostgreSQL SKIP LOCKED also steers
+    racing workers to different rows. A claim that outlives its worker expires and the mail is
+    tried again.
     """
     now = utcnow()
     claim = secrets.token_hex(16)
     until = now + dt.timedelta(seconds=config["MAIL_CLAIM_SECONDS"])
-    free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+    claimable = (
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
     due = (
         db.session.execute(
             select(OutboxMessage.id)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now, free)
+            .where(*claimable)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         .scalars()
         .all()
@@ -121,19 +130,20 @@ def claim_batch(config, limit=20):
     for row_id in due:
         db.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.sent_at.is_(None), free)
+            .where(OutboxMessage.id == row_id, *claimable)
             .values(claimed_until=until, claim=claim)
         )
     db.session.commit()
     if not due:
-        return []
-    return (
+        return [], False
+    rows = (
         db.session.execute(
             select(OutboxMessage).where(OutboxMessage.claim == claim).order_by(OutboxMessage.id)
         )
         .scalars()
         .all()
     )
+    return rows, True
 
 
 def retry_delay(config, attempts):
@@ -142,11 +152,19 @@ def retry_delay(config, attempts):
 
 
 def send_pending(config, sender=None, limit=20):
-    """Send one batch of due mails; return (sent, failed). Commits per mail."""
-    sender = sender or make_sender(config)
+    """Send one batch of due mails; return (sent, failed)."""
+    rows, _ = claim_batch(config, limit)
+    return send_rows(config, sender or make_sender(config), rows)
+
+
+def send_rows(config, sender, rows):
+    """Send claimed rows, committing each outcome; failures wait out a growing backoff."""
     sent = failed = 0
-    for row in claim_batch(config, limit):
+    for row in rows:
         msg = build_message(row, config["MAIL_DEFAULT_SENDER"])
+        # No transaction stays open while the server talks: on SQLite it holds the write lock
+        # (BEGIN IMMEDIATE), which would make every sign wait on SMTP.
+        db.session.commit()
         try:
             sender.send(msg)
         except Exception as exc:  # any failure of one mail must not stop the others
@@ -156,7 +174,7 @@ def send_pending(config, sender=None, limit=20):
             row.next_attempt_at = utcnow() + dt.timedelta(seconds=retry_delay(config, row.attempts))
             row.claimed_until = None
             row.claim = None
-            log.warning("mail %s to outbox retry %s: %s", row.id, row.attempts, row.last_error)
+            log.warning("mail %s failed (attempt %s): %s", row.id, row.attempts, row.last_error)
         else:
             sent += 1
             row.attempts += 1
@@ -166,13 +184,16 @@ def send_pending(config, sender=None, limit=20):
     return sent, failed
 
 
-def drain(config, sender=None, limit=20):
+def drain(config, sender=None, limit=20, max_passes=1000):
     """Send until nothing is due now; return (sent, failed)."""
     sender = sender or make_sender(config)
     total_sent = total_failed = 0
-    while True:
-        sent, failed = send_pending(config, sender, limit)
+    # Bounded: mail queued faster than it is sent is left for the next call.
+    for _ in range(max_passes):
+        rows, any_due = claim_batch(config, limit)
+        if not any_due:
+            break
+        sent, failed = send_rows(config, sender, rows)
         total_sent += sent
         total_failed += failed
-        if sent + failed == 0:
-            return total_sent, total_failed
+    return total_sent, total_failed
