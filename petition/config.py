@@ -127,6 +127,7 @@ def load(app, test_config=None):
 def development_secret(instance_path):
     """A random key kept in instance/ so development sessions survive restarts."""
     import secrets
+    import tempfile
 
     os.makedirs(instance_path, exist_ok=True)
     path = os.path.join(instance_path, "secret_key")
@@ -138,7 +139,21 @@ def development_secret(instance_path):
     except FileNotFoundError:
         pass
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(key)
+    # Processes that start together (gunicorn workers) must agree on one key: write it whole to
+    # a private file, then link it into place, which fails if another process got there first.
+    fd, tmp = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(key)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            with open(path, encoding="ascii") as f:
+                existing = f.read().strip()
+            if existing:
+                return existing
+            os.replace(tmp, path)  # an empty file left by a crash: start it over
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return key

@@ -286,21 +286,24 @@ def withdraw(plain_token):
     token = find_token(plain_token, "withdraw")
     if token is None:
         return "invalid", None
-    signature = token.signature
-    now = utcnow()
-    for state in ("confirmed", "pending"):
-        changed = db.session.execute(
-            update(Signature)
-            .where(Signature.id == signature.id, Signature.state == state)
-            .values(state="withdrawn", withdrawn_at=now)
-        ).rowcount
-        if changed:
-            if state == "confirmed":
-                counting.add_confirmed(signature.petition_id, signature.country, -1)
-            token.used_at = now
-            db.session.refresh(signature)
-            return "withdrawn", signature
-    db.session.refresh(signature)
+    # Lock the row: a confirmation committing between reading the state and changing it would
+    # otherwise make the withdrawal miss and be lost.
+    signature = db.session.execute(
+        select(Signature)
+        .where(Signature.id == token.signature_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
     if signature.state == "withdrawn":
         return "already", signature
-    return signature.state, signature
+    if signature.state not in ("pending", "confirmed"):
+        return signature.state, signature
+    was_confirmed = signature.state == "confirmed"
+    now = utcnow()
+    signature.state = "withdrawn"
+    signature.withdrawn_at = now
+    token.used_at = now
+    db.session.flush()
+    if was_confirmed:
+        counting.add_confirmed(signature.petition_id, signature.country, -1)
+    return "withdrawn", signature

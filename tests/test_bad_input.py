@@ -7,8 +7,13 @@ from petition.extensions import db
 from petition.models import OutboxMessage, Signature
 from tests.conftest import csrf_token
 
-GOOD = {"name": "Ana Souza", "email": "ana@example.org", "country": "BR", "city": "Recife",
-        "postcode": "50000-000"}
+GOOD = {
+    "name": "Ana Souza",
+    "email": "ana@example.org",
+    "country": "BR",
+    "city": "Recife",
+    "postcode": "50000-000",
+}
 
 BAD = [
     # field, value, words expected in the message
@@ -53,8 +58,9 @@ def stored(app):
         )
 
 
-@pytest.mark.parametrize(("field", "value", "message"), BAD,
-                         ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(BAD)])
+@pytest.mark.parametrize(
+    ("field", "value", "message"), BAD, ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(BAD)]
+)
 def test_bad_field_is_a_400_with_its_message(app, client, make_petition, field, value, message):
     make_petition()
     data = {**GOOD, field: value, "csrf_token": csrf_token(client, "/petitions/speak-out")}
@@ -74,15 +80,18 @@ def test_bad_field_is_a_400_with_its_message(app, client, make_petition, field, 
 def test_invalid_utf8_bytes_are_refused(app, client, make_petition):
     make_petition()
     token = csrf_token(client, "/petitions/speak-out")
-    body = (b"csrf_token=" + token.encode() + b"&name=Ana%FF%FESouza&email=ana%40example.org"
-            b"&country=BR")
-    response = client.post("/petitions/speak-out/sign", data=body,
-                           content_type="application/x-www-form-urlencoded")
+    body = (
+        b"csrf_token=" + token.encode() + b"&name=Ana%FF%FESouza&email=ana%40example.org&country=BR"
+    )
+    response = client.post(
+        "/petitions/speak-out/sign", data=body, content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 400
     assert "not valid text" in response.get_data(as_text=True)
     raw = b"csrf_token=" + token.encode() + b"&name=\xc3\x28&email=ana@example.org&country=BR"
-    response = client.post("/petitions/speak-out/sign", data=raw,
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/petitions/speak-out/sign", data=raw, content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 400
     assert stored(app) == (0, 0)
 
@@ -105,8 +114,9 @@ def test_other_shapes_of_request_are_refused_cleanly(app, client, make_petition)
     token = csrf_token(client, "/petitions/speak-out")
     huge = {**GOOD, "csrf_token": token, "name": "x" * 200_000}
     assert client.post("/petitions/speak-out/sign", data=huge).status_code == 413
-    multi = client.post("/petitions/speak-out/sign", data={
-        **GOOD, "csrf_token": token, "country": ["BR", "FR"]})
+    multi = client.post(
+        "/petitions/speak-out/sign", data={**GOOD, "csrf_token": token, "country": ["BR", "FR"]}
+    )
     assert multi.status_code == 303  # the first value wins, as browsers never send two
     assert client.put("/petitions/speak-out/sign").status_code == 405
     assert client.post("/petitions/no-such-petition/sign", data=GOOD).status_code in (400, 404)

@@ -25,18 +25,32 @@ def press(client, path):
     return client.post(path, data={"csrf_token": csrf_token(client, path)})
 
 
-def test_sign_queues_a_confirmation_and_counts_nothing_yet(app, client, make_petition, sign,
-                                                           outbox):
+def test_sign_queues_a_confirmation_and_counts_nothing_yet(
+    app, client, make_petition, sign, outbox
+):
     make_petition()
-    response = sign(name="Ana Souza", email="Ana.Souza@Example.org", country="BR",
-                    city="São Paulo", postcode="01000-000", updates="y")
+    response = sign(
+        name="Ana Souza",
+        email="Ana.Souza@Example.org",
+        country="BR",
+        city="São Paulo",
+        postcode="01000-000",
+        updates="y",
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == "/petitions/speak-out/signed"
     [row] = signatures(app)
     assert (row.name, row.email, row.canonical_email) == (
-        "Ana Souza", "Ana.Souza@example.org", "ana.souza@example.org")
-    assert (row.country, row.city, row.postcode, row.updates) == ("BR", "São Paulo", "01000-000",
-                                                                  True)
+        "Ana Souza",
+        "Ana.Souza@example.org",
+        "ana.souza@example.org",
+    )
+    assert (row.country, row.city, row.postcode, row.updates) == (
+        "BR",
+        "São Paulo",
+        "01000-000",
+        True,
+    )
     assert row.state == "pending" and row.confirmed_at is None
     assert count(client) == 0
     [mail] = outbox()
@@ -76,9 +90,10 @@ def test_tokens_are_stored_hashed_and_single_purpose(app, client, make_petition,
     confirm_token = link(body, "confirm").rsplit("/", 1)[1]
     withdraw_token = link(body, "withdraw").rsplit("/", 1)[1]
     with app.app_context():
-        stored = db.session.execute(select(func.count()).select_from(
-            db.metadata.tables["tokens"]).where(
-            db.metadata.tables["tokens"].c.token_hash.in_([confirm_token, withdraw_token]))
+        stored = db.session.execute(
+            select(func.count())
+            .select_from(db.metadata.tables["tokens"])
+            .where(db.metadata.tables["tokens"].c.token_hash.in_([confirm_token, withdraw_token]))
         ).scalar()
     assert stored == 0
     assert client.get(f"/confirm/{withdraw_token}").status_code == 404
@@ -96,15 +111,15 @@ def test_confirm_post_needs_csrf(client, make_petition, sign, outbox):
     assert count(client) == 0
 
 
-def test_duplicate_while_pending_gets_the_same_page_and_a_new_link(app, client, make_petition,
-                                                                   sign, outbox):
+def test_duplicate_while_pending_gets_the_same_page_and_a_new_link(
+    app, client, make_petition, sign, outbox
+):
     make_petition()
     first = sign(email="ana.souza@gmail.com")
     second = sign(email="  AnaSouza+again@GoogleMail.com ", name="Someone Else")
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
-    assert client.get(first.headers["Location"]).data == client.get(
-        second.headers["Location"]).data
+    assert client.get(first.headers["Location"]).data == client.get(second.headers["Location"]).data
     [row] = signatures(app)
     assert row.name == "Ana Souza"  # a repeat never overwrites the first signer's details
     mails = outbox()
@@ -177,8 +192,7 @@ def test_signing_again_after_withdrawing_starts_over(app, client, make_petition,
 
 
 @pytest.mark.parametrize("app_config", [{"CONFIRMATION_REQUIRED": False}])
-def test_without_confirmation_a_signature_counts_at_once(app, client, make_petition, sign,
-                                                         outbox):
+def test_without_confirmation_a_signature_counts_at_once(app, client, make_petition, sign, outbox):
     make_petition()
     response = sign()
     page = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -205,8 +219,7 @@ def test_closed_and_draft_petitions_take_no_signatures(app, client, make_petitio
     assert signatures(app) == [] and outbox() == []
 
 
-def test_names_in_any_script_are_stored_nfc_and_escaped(app, client, make_petition, sign,
-                                                        outbox):
+def test_names_in_any_script_are_stored_nfc_and_escaped(app, client, make_petition, sign, outbox):
     make_petition()
     decomposed = "Zoe\u0301 \u0623\u062d\u0645\u062f \u092a\u094d\u0930\u093f\u092f\u093e"
     sign(name=decomposed, email="zoe@example.org")
@@ -223,17 +236,26 @@ def test_source_is_kept_through_the_form(app, client, make_petition):
     page = client.get("/petitions/speak-out?utm_source=blog.example.ie").get_data(as_text=True)
     assert 'value="blog.example.ie"' in page
     token = csrf_token(client, "/petitions/speak-out")
-    client.post("/petitions/speak-out/sign", data={
-        "csrf_token": token, "name": "A", "email": "a@example.org", "country": "IE",
-        "source": "blog.example.ie\"><script>",
-    })
+    client.post(
+        "/petitions/speak-out/sign",
+        data={
+            "csrf_token": token,
+            "name": "A",
+            "email": "a@example.org",
+            "country": "IE",
+            "source": 'blog.example.ie"><script>',
+        },
+    )
     assert signatures(app)[0].source == "blog.example.iescript"
 
 
-def test_petition_page_shows_text_count_progress_and_milestones(client, make_petition,
-                                                               make_signature):
-    pid = make_petition(text="Hello **world** <script>alert(1)</script> [x](javascript:alert(1))",
-                        milestones=[(1, "First"), (5, "Five")])
+def test_petition_page_shows_text_count_progress_and_milestones(
+    client, make_petition, make_signature
+):
+    pid = make_petition(
+        text="Hello **world** <script>alert(1)</script> [x](javascript:alert(1))",
+        milestones=[(1, "First"), (5, "Five")],
+    )
     make_signature(pid)
     page = client.get("/petitions/speak-out")
     html = page.get_data(as_text=True)
@@ -248,7 +270,9 @@ def test_petition_page_shows_text_count_progress_and_milestones(client, make_pet
 def test_goal_is_the_next_milestone_then_a_ladder(app, client, make_petition, make_signature):
     pid = make_petition(milestones=[(2, "Two")], offline_count=0)
     assert client.get("/api/petitions/speak-out/count").get_json() == {
-        "signature_count": 0, "goal": 2}
+        "signature_count": 0,
+        "goal": 2,
+    }
     make_signature(pid, email="a@example.org")
     make_signature(pid, email="b@example.org")
     assert client.get("/api/petitions/speak-out/count").get_json()["goal"] == 10
@@ -257,7 +281,9 @@ def test_goal_is_the_next_milestone_then_a_ladder(app, client, make_petition, ma
         petition.offline_count = 1_234_567
         db.session.commit()
     assert client.get("/api/petitions/speak-out/count").get_json() == {
-        "signature_count": 1_234_569, "goal": 2_000_000}
+        "signature_count": 1_234_569,
+        "goal": 2_000_000,
+    }
 
 
 def test_api_shapes(client, make_petition, make_signature):
@@ -267,8 +293,18 @@ def test_api_shapes(client, make_petition, make_signature):
     make_signature(pid, email="c@example.org", country="FR")
     make_signature(pid, email="d@example.org", country="DE", state="pending")
     body = client.get("/api/petitions/speak-out").get_json()
-    assert set(body) == {"slug", "title", "target", "url", "state", "signature_count", "goal",
-                         "milestones", "signatures_by_country", "updated_at"}
+    assert set(body) == {
+        "slug",
+        "title",
+        "target",
+        "url",
+        "state",
+        "signature_count",
+        "goal",
+        "milestones",
+        "signatures_by_country",
+        "updated_at",
+    }
     assert body["signature_count"] == 8
     assert body["goal"] == 300_000
     assert body["signatures_by_country"] == {"RU": 2, "FR": 1}
@@ -304,22 +340,39 @@ def test_petitions_create_command(app, tmp_path):
     text = tmp_path / "text.md"
     text.write_text("We ask **you**.", encoding="utf-8")
     runner = app.test_cli_runner()
-    result = runner.invoke(args=[
-        "petitions", "create", "ioc", "--title", "Speak out", "--target", "The IOC",
-        "--text-file", str(text), "--milestone", "300000:Deliver to the IOC at 300,000",
-        "--milestone", "1000", "--open"])
+    result = runner.invoke(
+        args=[
+            "petitions",
+            "create",
+            "ioc",
+            "--title",
+            "Speak out",
+            "--target",
+            "The IOC",
+            "--text-file",
+            str(text),
+            "--milestone",
+            "300000:Deliver to the IOC at 300,000",
+            "--milestone",
+            "1000",
+            "--open",
+        ]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         petition = db.session.execute(select(Petition)).scalar_one()
         assert (petition.slug, petition.state, petition.text) == ("ioc", "open", "We ask **you**.")
         assert [(m.count, m.label) for m in petition.milestones] == [
-            (1000, "1,000 signatures"), (300000, "Deliver to the IOC at 300,000")]
+            (1000, "1,000 signatures"),
+            (300000, "Deliver to the IOC at 300,000"),
+        ]
     again = runner.invoke(args=["petitions", "create", "ioc", "--title", "X", "--target", "Y"])
     assert again.exit_code != 0 and "already exists" in again.output
     bad = runner.invoke(args=["petitions", "create", "Bad Slug", "--title", "X", "--target", "Y"])
     assert bad.exit_code != 0
-    bad = runner.invoke(args=["petitions", "create", "ok", "--title", "X", "--target", "Y",
-                              "--milestone", "ten"])
+    bad = runner.invoke(
+        args=["petitions", "create", "ok", "--title", "X", "--target", "Y", "--milestone", "ten"]
+    )
     assert bad.exit_code != 0 and "N:LABEL" in bad.output
 
 
@@ -331,6 +384,50 @@ def test_demo_command_is_idempotent(app):
         petition = db.session.execute(select(Petition)).scalar_one()
         assert petition.confirmed_count >= 300
         countries = db.session.execute(
-            select(func.count(func.distinct(Signature.country)))).scalar()
+            select(func.count(func.distinct(Signature.country)))
+        ).scalar()
         assert countries >= 20
         assert db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar() == 0
+
+
+def test_withdraw_racing_a_confirmation_is_never_lost(app, client, make_petition, sign, outbox):
+    import threading
+
+    from petition import signing
+
+    make_petition()
+    people = 12
+    for i in range(people):
+        sign(email=f"p{i}@example.org")
+    tokens = [
+        (
+            link(m["body"], "confirm").rsplit("/", 1)[1],
+            link(m["body"], "withdraw").rsplit("/", 1)[1],
+        )
+        for m in outbox()
+    ]
+    errors = []
+
+    def run(action, token, barrier):
+        try:
+            barrier.wait(timeout=30)
+            with app.app_context():
+                action(token)
+                db.session.commit()
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = []
+    for confirm_token, withdraw_token in tokens:
+        barrier = threading.Barrier(2)
+        threads.append(threading.Thread(target=run, args=(signing.confirm, confirm_token, barrier)))
+        threads.append(
+            threading.Thread(target=run, args=(signing.withdraw, withdraw_token, barrier))
+        )
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert {s.state for s in signatures(app)} == {"withdrawn"}
+    assert count(client) == 0
