@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 def enqueue(to, subject, template, **context):
     """Add a mail to the outbox in the caller's transaction; it leaves after the commit."""
     body = render_template(template, **context)
+    # A line break in a header would make the message unsendable, and retried forever.
+    subject = " ".join(str(subject).split())
     db.session.add(OutboxMessage(to=to, subject=subject, body=body))
 
 
