@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from . import config as config_module
 from . import countries, jobs
 from .db_setup import configure_sqlite, sqlite_engine_options
-from .extensions import babel, csrf, db, migrate
+from .extensions import babel, cache, cors, csrf, db, migrate
 from .text import render_markdown
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +38,15 @@ def create_app(test_config=None, instance_path=None):
     app.before_request(remember_undecodable_fields)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    cache.init_app(app)
+    # Partner sites read the API and the embed from any origin; nothing there uses cookies.
+    cors.init_app(
+        app,
+        resources={r"/api/*": {}, r"/embed/*": {}, r"/petitions/*/badge.svg": {}},
+        origins="*",
+        methods=["GET", "HEAD", "OPTIONS"],
+        supports_credentials=False,
+    )
     jobs.init_app(app)
 
     from .views import api, public

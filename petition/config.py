@@ -36,6 +36,18 @@ DEFAULTS = {
     # runs `flask worker` instead.
     "JOBS_IN_PROCESS": True,
     "JOBS_POLL_SECONDS": 1.0,
+    # The public count: each app process (or all of them, through Redis) reads the database at
+    # most once per COUNT_CACHE_SECONDS per petition; browsers and CDNs may keep a response
+    # API_MAX_AGE seconds and serve it API_STALE_SECONDS longer while they refetch. The sum is
+    # the longest a confirmation can take to show: keep it at most 5.
+    "COUNT_CACHE_SECONDS": 1,
+    "API_MAX_AGE": 2,
+    "API_STALE_SECONDS": 2,
+    # Set from REDIS_URL when that is set, else one cache per process.
+    "CACHE_TYPE": None,
+    "CACHE_KEY_PREFIX": "petition:",
+    # Who hears when a milestone is reached: a list, or one string of comma-separated addresses.
+    "MILESTONE_MAIL_TO": [],
     "ABUSE_CHECKS": True,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -114,6 +126,13 @@ def load(app, test_config=None):
     if not app.config["MAIL_FILE_DIR"]:
         app.config["MAIL_FILE_DIR"] = os.path.join(app.instance_path, "outbox")
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
+    if not app.config["CACHE_TYPE"]:
+        app.config["CACHE_TYPE"] = "RedisCache" if app.config["REDIS_URL"] else "SimpleCache"
+    if app.config["CACHE_TYPE"] == "RedisCache":
+        app.config.setdefault("CACHE_REDIS_URL", app.config["REDIS_URL"])
+    recipients = app.config["MILESTONE_MAIL_TO"]
+    if isinstance(recipients, str):
+        app.config["MILESTONE_MAIL_TO"] = [a.strip() for a in recipients.split(",") if a.strip()]
 
     if production:
         if not app.config["SECRET_KEY"] or len(str(app.config["SECRET_KEY"])) < 32:

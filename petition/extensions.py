@@ -1,6 +1,8 @@
 """Extensions, created bare and bound to the app in create_app."""
 
 from flask_babel import Babel
+from flask_caching import Cache
+from flask_cors import CORS
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -24,3 +26,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+cache = Cache()
+cors = CORS()

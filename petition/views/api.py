@@ -1,12 +1,8 @@
-"""The public JSON API (shapes per DESIGN; caching and CORS come with the widget work)."""
+"""The public JSON API: shapes per DESIGN, cached, cross-origin, conditional."""
 
-from flask import Blueprint, current_app, jsonify
-from sqlalchemy import select
+from flask import Blueprint, current_app, jsonify, request
 
-from .. import counting
-from ..extensions import db
-from ..models import Petition
-from ..signing import petition_url
+from .. import snapshots
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -19,55 +15,49 @@ class ApiError(Exception):
 
 @bp.errorhandler(ApiError)
 def api_error(exc):
-    return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
+    response = jsonify(error={"code": exc.code, "message": exc.message})
+    response.status_code = exc.status
+    return response
 
 
-def iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
+@bp.after_request
+def cacheable(response):
+    return public_cache(response)
+
+
+def public_cache(response):
+    """Let browsers and CDNs keep a GET answer briefly, and answer 304 when it is unchanged."""
+    if request.method not in ("GET", "HEAD") or response.status_code not in (200, 404):
+        return response
+    config = current_app.config
+    response.headers["Cache-Control"] = (
+        f"public, max-age={config['API_MAX_AGE']}, "
+        f"stale-while-revalidate={config['API_STALE_SECONDS']}"
+    )
+    if response.status_code == 200:
+        response.add_etag()
+        response.make_conditional(request)
+    return response
 
 
 def find(slug):
-    petition = db.session.execute(
-        select(Petition).where(Petition.slug == slug, Petition.state != "draft")
-    ).scalar_one_or_none()
-    if petition is None:
+    snapshot = snapshots.get(slug)
+    if snapshot is None:
         raise ApiError(404, "not_found", f"No petition with the slug {slug!r}.")
-    return petition
-
-
-def summary(petition):
-    return {
-        "slug": petition.slug,
-        "title": petition.title,
-        "target": petition.target,
-        "url": petition_url(current_app.config, petition),
-        "state": petition.state,
-        "signature_count": petition.signature_count,
-        "goal": counting.goal(petition),
-    }
+    return snapshot
 
 
 @bp.get("/petitions")
 def petitions():
-    rows = db.session.execute(
-        select(Petition).where(Petition.state != "draft").order_by(Petition.created_at.desc())
-    ).scalars()
-    return jsonify(petitions=[summary(p) for p in rows])
+    return jsonify(petitions=snapshots.listing())
 
 
 @bp.get("/petitions/<slug>")
 def petition(slug):
-    p = find(slug)
-    body = summary(p)
-    body["milestones"] = [
-        {"count": m.count, "label": m.label, "reached_at": iso(m.reached_at)} for m in p.milestones
-    ]
-    body["signatures_by_country"] = counting.by_country(p.id)
-    body["updated_at"] = iso(p.updated_at)
-    return jsonify(body)
+    return jsonify(find(slug))
 
 
 @bp.get("/petitions/<slug>/count")
 def count(slug):
-    p = find(slug)
-    return jsonify(signature_count=p.signature_count, goal=counting.goal(p))
+    snapshot = find(slug)
+    return jsonify(signature_count=snapshot["signature_count"], goal=snapshot["goal"])

@@ -1,0 +1,93 @@
+"""What partner sites see of a petition, cached so page views do not reach the database.
+
+One snapshot per petition holds everything the API, the widget and the badge show. It lives
+COUNT_CACHE_SECONDS in the cache (per process, or shared in Redis), so however many requests
+arrive, each process or the whole cluster reads a petition from the database about once a
+second, and a confirmation is visible at most that long after it commits.
+"""
+
+import logging
+
+from flask import current_app
+from redis import RedisError
+from sqlalchemy import select
+
+from . import counting
+from .extensions import cache, db
+from .models import Petition
+from .signing import petition_url
+
+log = logging.getLogger(__name__)
+
+MISSING = {"missing": True}
+
+
+def iso(value):
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def build(slug):
+    """Read a petition's public picture from the database; None for unknown or draft ones."""
+    petition = db.session.execute(
+        select(Petition).where(Petition.slug == slug, Petition.state != "draft")
+    ).scalar_one_or_none()
+    if petition is None:
+        return None
+    return describe(petition, with_countries=True)
+
+
+def describe(petition, with_countries=False):
+    """The DESIGN shape of a petition (the list leaves out the per-country table)."""
+    body = {
+        "slug": petition.slug,
+        "title": petition.title,
+        "target": petition.target,
+        "url": petition_url(current_app.config, petition),
+        "state": petition.state,
+        "signature_count": petition.signature_count,
+        "goal": counting.goal(petition),
+        "milestones": [
+            {"count": m.count, "label": m.label, "reached_at": iso(m.reached_at)}
+            for m in petition.milestones
+        ],
+        "updated_at": iso(petition.updated_at),
+    }
+    if with_countries:
+        body["signatures_by_country"] = counting.by_country(petition.id)
+    return body
+
+
+def cached(key, compute):
+    """compute() through the cache; the database stays the fallback when Redis is away."""
+    try:
+        found = cache.get(key)
+    except (RedisError, OSError):
+        log.warning("count cache unavailable; reading the database", exc_info=True)
+        found = None
+    if found is not None:
+        return found
+    value = compute()
+    try:
+        cache.set(key, value, timeout=current_app.config["COUNT_CACHE_SECONDS"])
+    except (RedisError, OSError):
+        log.warning("count cache unavailable; not stored", exc_info=True)
+    return value
+
+
+def get(slug):
+    """The cached snapshot of a public petition, or None."""
+    # Unknown slugs are cached too, so a flood of made-up ones cannot reach the database.
+    found = cached(f"snapshot:{slug}", lambda: build(slug) or MISSING)
+    return None if found == MISSING else found
+
+
+def listing():
+    """The cached list of public petitions, newest first."""
+
+    def compute():
+        rows = db.session.execute(
+            select(Petition).where(Petition.state != "draft").order_by(Petition.created_at.desc())
+        ).scalars()
+        return [describe(p) for p in rows]
+
+    return cached("listing", compute)
