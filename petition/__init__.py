@@ -42,17 +42,20 @@ def create_app(test_config=None, instance_path=None):
     # Partner sites read the API and the embed from any origin; nothing there uses cookies.
     cors.init_app(
         app,
-        resources={r"/api/*": {}, r"/embed/*": {}, r"/petitions/*/badge.svg": {}},
+        resources={r"/api/.*": {}, r"/embed/.*": {}, r"/petitions/[^/]+/badge\.svg": {}},
         origins="*",
+        send_wildcard=True,
         methods=["GET", "HEAD", "OPTIONS"],
         supports_credentials=False,
     )
     jobs.init_app(app)
 
-    from .views import api, public
+    from .views import api, badge, embed, public
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(badge.bp)
+    app.register_blueprint(embed.bp)
 
     from . import cli
 
@@ -70,7 +73,10 @@ def available_languages(app):
 
 
 def select_locale():
-    from flask import current_app
+    from flask import current_app, has_request_context
+
+    if not has_request_context():
+        return None  # mail from a worker or a command: the default, or force_locale's
 
     languages = current_app.config.get("LANGUAGES") or available_languages(current_app)
     current_app.config["LANGUAGES"] = languages

@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from . import counting, jobs
+from . import counting, jobs, milestones
 from .extensions import db
 from .models import Milestone, Petition
 
@@ -92,7 +92,9 @@ def signatures_recount(slug):
         raise click.ClickException(f"no petition with the slug {slug!r}")
     for petition in found:
         before = petition.signature_count
-        after = counting.recount(petition)
+        after, reached = counting.recount(petition)
+        if reached:
+            milestones.announce(reached, current_app.config)
         db.session.commit()
         click.echo(f"{petition.slug}: {after} (was {before})")
 

@@ -105,7 +105,10 @@ def by_country(petition_id):
 
 
 def recount(petition):
-    """Rebuild the confirmed count, per-country counts and milestones from the signature rows."""
+    """Rebuild the count, per-country counts and milestones from the rows.
+
+    Returns the total and the ids of milestones newly reached.
+    """
     rows = db.session.execute(
         select(Signature.country, func.count())
         .where(Signature.petition_id == petition.id, Signature.state == "confirmed")
@@ -117,6 +120,6 @@ def recount(petition):
     petition.confirmed_count = sum(count for _, count in rows)
     petition.updated_at = utcnow()
     db.session.flush()
-    stamp_milestones(petition.id, petition.signature_count)
+    reached = stamp_milestones(petition.id, petition.signature_count)
     db.session.expire(petition, ["milestones"])
-    return petition.signature_count
+    return petition.signature_count, reached

@@ -3,11 +3,11 @@
 import datetime as dt
 import random
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from . import counting
 from .extensions import db
-from .models import Petition, Signature, utcnow
+from .models import Milestone, Petition, Signature, utcnow
 
 SLUG = "ioc-speak-out"
 
@@ -111,5 +111,9 @@ def create_demo(seed=2013):
             )
         )
     db.session.flush()
-    counting.recount(petition)
+    _, reached = counting.recount(petition)
+    # The demo's history is not news: mark its milestones told without mailing anyone.
+    db.session.execute(
+        update(Milestone).where(Milestone.id.in_(reached)).values(announced_at=utcnow())
+    )
     return True, petition

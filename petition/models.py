@@ -123,6 +123,8 @@ class Milestone(db.Model):
     count: Mapped[int] = mapped_column(Integer)
     label: Mapped[str] = mapped_column(String(200))
     reached_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Set once, when staff were told; unlike reached_at it is never cleared.
+    announced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     petition: Mapped[Petition] = relationship(back_populates="milestones")
 

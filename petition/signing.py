@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
-from . import counting, mail
+from . import counting, mail, milestones
 from .dbutil import insert
 from .extensions import db
 from .models import Signature, Token, utcnow
@@ -131,7 +131,7 @@ def sign(petition, data, config):
         if confirm_first:
             send_confirmation(petition, signature_id, data.email.normalized, data.locale, config)
         else:
-            counting.add_confirmed(petition.id, data.country, +1)
+            count_in(petition.id, data.country, config)
             send_thanks(petition, signature_id, data.email.normalized, data.locale, config)
         return "new"
 
@@ -144,7 +144,7 @@ def sign(petition, data, config):
     if existing.state in ("fraudulent", "invalidated"):
         return "duplicate"
     reactivated = existing.state == "withdrawn"
-    if reactivated and not reactivate(existing, values, confirm_first):
+    if reactivated and not reactivate(existing, values, confirm_first, config):
         return "duplicate"
     if not take_mail_slot(existing.id, config, now):
         return "duplicate"
@@ -160,7 +160,14 @@ def sign(petition, data, config):
     return "duplicate"
 
 
-def reactivate(signature, values, confirm_first):
+def count_in(petition_id, country, config):
+    """Add one confirmed signature to the count and announce the milestones it reaches."""
+    reached = counting.add_confirmed(petition_id, country, +1)
+    if reached:
+        milestones.announce(reached, config)
+
+
+def reactivate(signature, values, confirm_first, config):
     """Someone who withdrew signs again: the row starts over with the new details."""
     fields = {k: values[k] for k in ("name", "email", "country", "city", "postcode", "updates")}
     fields["source"] = values["source"]
@@ -175,7 +182,7 @@ def reactivate(signature, values, confirm_first):
     if not changed:
         return False
     if not confirm_first:
-        counting.add_confirmed(signature.petition_id, values["country"], +1)
+        count_in(signature.petition_id, values["country"], config)
     db.session.refresh(signature)
     return True
 
@@ -253,7 +260,7 @@ def send_already_signed(petition, signature_id, to, locale, config):
         )
 
 
-def confirm(plain_token):
+def confirm(plain_token, config):
     """Confirm the signature behind a link; safe to repeat. Returns (outcome, signature)."""
     token = find_token(plain_token, "confirm")
     if token is None:
@@ -276,7 +283,7 @@ def confirm(plain_token):
         db.session.refresh(signature)
         return ("already" if signature.state == "confirmed" else signature.state), signature
     token.used_at = now
-    counting.add_confirmed(signature.petition_id, signature.country, +1)
+    count_in(signature.petition_id, signature.country, config)
     db.session.refresh(signature)
     return "confirmed", signature
 

@@ -43,3 +43,53 @@ def test_unknown_languages_fall_back_to_english(client, make_petition):
     make_petition()
     page = client.get("/petitions/speak-out", headers={"Accept-Language": "xx"})
     assert "Sign the petition" in page.get_data(as_text=True)
+
+
+def test_every_catalog_translates_every_message(tmp_path):
+    """A new _() string without a translation fails here, not in front of a Spanish reader."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent
+    pybabel = Path(sys.executable).parent / "pybabel"
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
+        [
+            str(pybabel),
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--no-location",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    with open(pot, "rb") as f:
+        wanted = {m.id for m in read_po(f) if m.id}
+    catalogs = sorted(root.glob("petition/translations/*/LC_MESSAGES/messages.po"))
+    assert catalogs
+    for path in catalogs:
+        with open(path, "rb") as f:
+            catalog = read_po(f)
+        done = {
+            m.id
+            for m in catalog
+            if m.id
+            and m.string
+            and "fuzzy" not in m.flags
+            and (isinstance(m.string, str) or all(m.string))
+        }
+        assert sorted(map(str, wanted - done)) == [], f"untranslated in {path}"

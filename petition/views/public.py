@@ -12,6 +12,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import counting, jobs, signing
@@ -80,9 +81,37 @@ def render_petition(petition, form, status=200, closed_message=None):
             next_milestone=counting.next_milestone(petition),
             closed_message=closed_message,
             share=share_links(petition),
+            embed_snippets=embed_snippets(petition),
         ),
         status,
     )
+
+
+def embed_snippets(petition):
+    """Copy-paste code for partner sites: the script, the iframe and the badge."""
+    base = current_app.config["PUBLIC_URL"]
+    page = signing.petition_url(current_app.config, petition)
+    badge = f"{base}/petitions/{petition.slug}/badge.svg"
+    title = petition.title.replace('"', "&quot;").replace("<", "&lt;")
+    return [
+        (
+            "script",
+            _('Widget (updates itself; add data-theme="dark" for the dark look)'),
+            f'<div data-petition="{petition.slug}"></div>\n'
+            f'<script src="{base}/embed/widget.js" async></script>',
+        ),
+        (
+            "iframe",
+            _("Frame, where scripts are not allowed"),
+            f'<iframe src="{base}/embed/{petition.slug}" title="{title}" '
+            f'width="100%" height="230" style="border:0"></iframe>',
+        ),
+        (
+            "badge",
+            _("Badge for emails and READMEs (Markdown)"),
+            f"[![{petition.title}]({badge})]({page})",
+        ),
+    ]
 
 
 @bp.post("/petitions/<slug>/sign")
@@ -132,7 +161,7 @@ def confirm_page(token):
 
 @bp.post("/confirm/<token>")
 def confirm(token):
-    outcome, signature = signing.confirm(token)
+    outcome, signature = signing.confirm(token, current_app.config)
     if outcome == "invalid":
         return render_template("link_invalid.html"), 404
     commit_and_wake()

@@ -1,0 +1,207 @@
+/* Petition widget. <script src="https://OUR-SITE/embed/widget.js" async></script> fills each
+ * <div data-petition="SLUG"> with a live count card in an open shadow root. Options on the div:
+ * data-theme="dark"; data-source="TAG" for the sign link (default: the page's hostname);
+ * data-poll-seconds="N" (default 10, at least 1; 6x while the tab is hidden).
+ * Data reaches the DOM only as text and attributes. One request per petition on load, then
+ * one count request per petition and interval, never two at once.
+ */
+(() => {
+  "use strict";
+  const script = document.currentScript;
+  if (!script || !script.src) return;
+  const origin = new URL(script.src).origin;
+  const framed = window.top !== window.self;
+  const petitions = new Map();
+  // The reader's page: this one, or in a frame the page around us (the referrer).
+  let here = location.hostname;
+  try {
+    if (framed) here = new URL(document.referrer).hostname;
+  } catch (e) {
+    here = "";
+  }
+  let fmt = String;
+  try {
+    fmt = new Intl.NumberFormat(navigator.language).format;
+  } catch (e) {}
+
+  // all:initial on the card, as page rules on the div itself beat :host rules.
+  const CSS = `:host{display:block}
+.c{all:initial;display:block;box-sizing:border-box;max-width:26em;padding:1em 1.15em 1.1em;
+--bg:#fff;--fg:#1d1d1f;--mu:#5c5c66;--ac:#b0005e;--on:#fff;--tr:#f0e4ea;--bd:#e4dde1;
+border:1px solid var(--bd);border-radius:.8em;background:var(--bg);color:var(--fg);
+font:15px/1.4 system-ui,"Segoe UI",sans-serif;box-shadow:0 1px 3px #0001}
+:host([data-theme=dark]) .c{--bg:#1e1c22;--fg:#f4f1f5;--mu:#b9b2bf;--ac:#ff6fae;--on:#1e1c22;
+--tr:#3a3640;--bd:#3a3640}
+p{margin:0}[hidden]{display:none!important}
+.t{font-weight:700;font-size:1.05em;line-height:1.3;margin-bottom:.6em}
+.n{font-size:2.1em;font-weight:800;letter-spacing:-.02em;line-height:1.1;
+font-variant-numeric:tabular-nums}
+.u,.g,.m{color:var(--mu)}.g{font-size:.9em}
+.b{height:.6em;margin:.55em 0 .45em;border-radius:1em;background:var(--tr);overflow:hidden}
+.f{height:100%;width:0;border-radius:inherit;background:var(--ac);transition:width .6s}
+a{display:inline-block;margin-top:.85em;padding:.55em 1.2em;border-radius:.45em;
+background:var(--ac);color:var(--on);font-weight:700;text-decoration:none}
+a:hover{filter:brightness(1.1)}a:focus-visible{outline:3px solid var(--fg);outline-offset:2px}
+.s{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+@media (prefers-reduced-motion:reduce){.f{transition:none}}`;
+  // Constructed sheets pass a CSP without 'unsafe-inline'; <style> is the fallback.
+  let sheet;
+  try {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+  } catch (e) {
+    sheet = null;
+  }
+
+  const add = (parent, tag, cls) => {
+    const node = parent.appendChild(document.createElement(tag));
+    if (cls) node.className = cls;
+    return node;
+  };
+  const signatures = (n) => (n === 1 ? " signature" : " signatures");
+
+  function build(host) {
+    const root = host.attachShadow({ mode: "open" });
+    if (sheet && "adoptedStyleSheets" in root) root.adoptedStyleSheets = [sheet];
+    else add(root, "style").textContent = CSS;
+    const card = add(root, "div", "c");
+    const w = { host, msg: add(card, "p", "m"), body: add(card, "div") };
+    w.msg.textContent = "Loading petition\u2026";
+    w.body.hidden = true;
+    w.title = add(w.body, "p", "t");
+    const line = add(w.body, "p");
+    w.num = add(line, "strong", "n");
+    w.unit = add(line, "span", "u");
+    w.bar = add(w.body, "div", "b");
+    w.bar.setAttribute("role", "progressbar");
+    w.bar.setAttribute("aria-valuemin", 0);
+    w.fill = add(w.bar, "div", "f");
+    w.goal = add(w.body, "p", "g");
+    w.link = add(w.body, "a");
+    w.link.textContent = "Sign the petition";
+    if (framed) {
+      // The petition page refuses framing.
+      w.link.target = "_blank";
+      w.link.rel = "noopener";
+    }
+    w.live = add(card, "span", "s");
+    w.live.setAttribute("aria-live", "polite");
+    return w;
+  }
+
+  function show(p, w) {
+    const { info, count: n, goal } = p;
+    const was = w.num.getAttribute("data-signature-count");
+    w.title.textContent = info.title;
+    try {
+      const url = new URL(info.url);
+      const source = w.host.getAttribute("data-source") || here;
+      if (source) url.searchParams.set("source", source);
+      if (/^https?:$/.test(url.protocol)) w.link.href = url.href;
+    } catch (e) {}
+    w.num.textContent = fmt(n);
+    w.num.setAttribute("data-signature-count", n);
+    w.unit.textContent = signatures(n);
+    w.bar.setAttribute("aria-valuemax", goal);
+    w.bar.setAttribute("aria-valuenow", n);
+    w.bar.setAttribute("aria-label", `Progress toward ${fmt(goal)}${signatures(goal)}`);
+    w.fill.style.width = `${goal > 0 ? Math.min(100, (100 * n) / goal) : 100}%`;
+    const next = (info.milestones || []).find((m) => m.count === goal);
+    w.goal.textContent =
+      next && goal > n
+        ? `${fmt(goal - n)} more to reach \u201c${next.label}\u201d`
+        : `Next goal: ${fmt(goal)}${signatures(goal)}`;
+    if (was !== null && was !== String(n)) w.live.textContent = fmt(n) + signatures(n);
+    w.msg.hidden = true;
+    w.body.hidden = false;
+  }
+
+  function note(p, text) {
+    for (const w of p.widgets) {
+      w.msg.textContent = text;
+      w.msg.hidden = false;
+      w.body.hidden = true;
+    }
+  }
+
+  async function get(path) {
+    // A stuck request must not stall the polls.
+    const signal = AbortSignal.timeout ? AbortSignal.timeout(15000) : null;
+    const r = await fetch(origin + path, { credentials: "omit", signal });
+    if (r.status === 404) return { missing: true };
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    return r.json();
+  }
+
+  function schedule(p) {
+    clearTimeout(p.timer);
+    if (p.done) return;
+    const seconds = (document.hidden ? 6 : 1) * p.every * Math.min(32, 2 ** p.fails);
+    p.timer = setTimeout(() => refresh(p), seconds * 1000);
+  }
+
+  async function refresh(p) {
+    if (p.busy || p.done) return;
+    p.busy = true;
+    p.last = Date.now();
+    const path = `/api/petitions/${encodeURIComponent(p.slug)}`;
+    try {
+      const data = await get(p.info ? `${path}/count` : path);
+      if (data.missing) {
+        p.done = true;
+        note(p, "This petition is not available.");
+      } else {
+        p.info = p.info || data;
+        p.count = data.signature_count;
+        p.goal = data.goal;
+        p.fails = 0;
+        for (const w of p.widgets) show(p, w);
+      }
+    } catch (e) {
+      p.fails += 1; // keep what is shown, try again later
+      if (!p.info) note(p, "The count cannot be shown right now.");
+    }
+    p.busy = false;
+    schedule(p);
+  }
+
+  function scan() {
+    const found = [];
+    for (const host of document.querySelectorAll("div[data-petition]")) {
+      const slug = (host.getAttribute("data-petition") || "").trim();
+      if (!slug || host.shadowRoot) continue;
+      let w;
+      try {
+        w = build(host);
+      } catch (e) {
+        continue; // the page gave it a closed shadow root of its own
+      }
+      let p = petitions.get(slug);
+      if (!p) {
+        p = { slug, widgets: [], every: 10, fails: 0, last: 0 };
+        petitions.set(slug, p);
+        found.push(p);
+      }
+      p.widgets.push(w);
+      // The shortest interval asked for by the petition's divs.
+      const every = parseFloat(host.getAttribute("data-poll-seconds"));
+      if (every > 0) {
+        p.every = Math.max(1, p.asked ? Math.min(p.every, every) : every);
+        p.asked = true;
+      }
+      if (p.info) show(p, w);
+    }
+    found.forEach(refresh);
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    for (const p of petitions.values()) {
+      if (p.busy || p.done) continue;
+      if (!document.hidden && Date.now() - p.last >= p.every * 1000) refresh(p);
+      else schedule(p);
+    }
+  });
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", scan);
+  else scan();
+})();
