@@ -123,3 +123,19 @@ def recount(petition):
     reached = stamp_milestones(petition.id, petition.signature_count)
     db.session.expire(petition, ["milestones"])
     return petition.signature_count, reached
+
+
+def by_source(petition_id, limit=20):
+    """Confirmed signatures per source tag (partner site, utm_source), largest first.
+
+    A staff report, not a hot path: it counts rows, served by the petition/state index.
+    """
+    source = func.coalesce(Signature.source, "")
+    rows = db.session.execute(
+        select(source, func.count())
+        .where(Signature.petition_id == petition_id, Signature.state == "confirmed")
+        .group_by(source)
+        .order_by(func.count().desc(), source)
+        .limit(limit)
+    )
+    return [(name or None, count) for name, count in rows]

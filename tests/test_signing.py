@@ -431,3 +431,14 @@ def test_withdraw_racing_a_confirmation_is_never_lost(app, client, make_petition
     assert errors == []
     assert {s.state for s in signatures(app)} == {"withdrawn"}
     assert count(client) == 0
+
+
+def test_signatures_can_be_counted_by_source(app, make_petition, make_signature):
+    from petition import counting
+
+    pid = make_petition()
+    for i, source in enumerate(["blog.example.ie", "blog.example.ie", "union.es", None]):
+        make_signature(pid, email=f"s{i}@example.org", source=source)
+    make_signature(pid, email="pending@example.org", source="union.es", state="pending")
+    with app.app_context():
+        assert counting.by_source(pid) == [("blog.example.ie", 2), (None, 1), ("union.es", 1)]
