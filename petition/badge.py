@@ -7,7 +7,7 @@ HEIGHT = 56
 TITLE_CHARS = 44
 
 
-def render_svg(title, count_text, caption, ratio, label):
+def render_svg(title, count, count_text, caption, ratio, label):
     """A badge; every text is escaped, the bar is clamped to 0..1."""
     ratio = min(max(ratio, 0.0), 1.0)
     if len(title) > TITLE_CHARS:
@@ -22,7 +22,7 @@ viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{lab}">
 <rect width="{WIDTH}" height="{HEIGHT}" fill="#b0005e"/>
 <text x="12" y="18" font-size="11" fill="#ffe3f1">{t}</text>
 <text x="12" y="38" font-size="17" font-weight="bold" fill="#fff" \
-data-signature-count="{c}">{c}</text>
+data-signature-count="{int(count)}">{c}</text>
 <text x="{WIDTH - 12}" y="38" font-size="11" fill="#ffe3f1" text-anchor="end">{cap}</text>
 <rect y="{HEIGHT - 6}" width="{WIDTH}" height="6" fill="#6d003a"/>
 <rect y="{HEIGHT - 6}" width="{fill}" height="6" fill="#ffd24d"/>

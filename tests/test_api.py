@@ -187,6 +187,8 @@ def test_badge_shows_any_count(app, client, make_petition, offline, shown):
     assert root.tag == f"{SVG}svg"
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert shown in texts
+    counted = [t.get("data-signature-count") for t in root.iter(f"{SVG}text")]
+    assert str(offline) in counted
     bars = [r for r in root.iter(f"{SVG}rect") if r.get("y") == "50"]
     track, fill = (float(r.get("width")) for r in bars)
     goal = 10 if offline < 10 else 2_000_000

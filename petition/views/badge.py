@@ -27,7 +27,9 @@ def badge(slug):
         count=count_text,
         goal=format_decimal(goal),
     )
-    svg = render_svg(snapshot["title"], count_text, caption, count / goal if goal else 1, label)
+    svg = render_svg(
+        snapshot["title"], count, count_text, caption, count / goal if goal else 1, label
+    )
     response = make_response(svg)
     response.mimetype = "image/svg+xml"
     # An image may be opened on its own; it needs no script, style sheet or frame.
