@@ -69,6 +69,9 @@ class Petition(db.Model):
     target: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text, default="")
     hashtag: Mapped[str | None] = mapped_column(String(100))
+    # The letter that opens the delivery bundle, Markdown; and endorsing organisations, one a line.
+    cover_letter: Mapped[str] = mapped_column(Text, default="")
+    endorsers: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(10), default="draft")
     closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     offline_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -87,6 +90,8 @@ class Petition(db.Model):
         kwargs.setdefault("state", "draft")
         kwargs.setdefault("offline_count", 0)
         kwargs.setdefault("confirmed_count", 0)
+        kwargs.setdefault("cover_letter", "")
+        kwargs.setdefault("endorsers", "")
         super().__init__(**kwargs)
 
     @property
@@ -170,6 +175,10 @@ class Signature(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Why staff invalidated it (or marked it fraudulent), and who.
+    moderated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    moderated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    moderation_reason: Mapped[str | None] = mapped_column(String(500))
     # The per-address mail cap: mails this signature triggered since mail_window_start.
     mail_count: Mapped[int] = mapped_column(Integer, default=0)
     mail_window_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -212,3 +221,136 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+STAFF_ROLES = ("admin", "campaigner")
+
+
+class Staff(db.Model):
+    """A staff account. admin: everything, including accounts; campaigner: petitions."""
+
+    __tablename__ = "staff"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'campaigner')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so the unique index also catches case variants.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    # Flask-Login's user interface.
+    @property
+    def is_authenticated(self):
+        return True
+
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def is_anonymous(self):
+        return False
+
+    def get_id(self):
+        return str(self.id)
+
+    @property
+    def is_admin(self):
+        return self.role == "admin"
+
+
+class AuditLog(db.Model):
+    """Who did what, when: every staff action."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), index=True
+    )
+    # Kept beside the id so the log still reads after an account is deleted.
+    staff_email: Mapped[str | None] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(100))
+    petition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("petitions.id", ondelete="SET NULL"), index=True
+    )
+    detail: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Delivery(db.Model):
+    """A delivered bundle: what went to the target, and a hash to verify it by."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("petition_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Signatures with first_signature_id < id <= last_signature_id, confirmed at build time.
+    first_signature_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_signature_id: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    pages: Mapped[int | None] = mapped_column(Integer)
+    file_path: Mapped[str | None] = mapped_column(String(500))
+
+
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class Job(db.Model):
+    """Background work with progress that staff watch: bundles, bulk moderation."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),
+        Index("ix_jobs_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[str | None] = mapped_column(Text)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    petition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("petitions.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claim: Mapped[str | None] = mapped_column(String(32))
+
+
+class ImportRun(db.Model):
+    """One CSV import; its line counter commits with each batch, so a rerun resumes."""
+
+    __tablename__ = "import_runs"
+    __table_args__ = (Index("ix_import_runs_petition_file", "petition_id", "file_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(300))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    # The last data line (1-based, header is line 1) whose outcome is committed.
+    line: Mapped[int] = mapped_column(Integer, default=1)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    # Rejected lines as "line: reason", one a line (capped; the counts are exact).
+    report: Mapped[str] = mapped_column(Text, default="")
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

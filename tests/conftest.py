@@ -13,7 +13,19 @@ from petition.models import Milestone, OutboxMessage, Petition, Signature, utcno
 from tests import services
 
 BACKENDS = ["sqlite", "postgresql"]
-TABLES = ["tokens", "signatures", "country_counts", "milestones", "petitions", "outbox"]
+TABLES = [
+    "tokens",
+    "signatures",
+    "country_counts",
+    "milestones",
+    "petitions",
+    "outbox",
+    "staff",
+    "audit_log",
+    "deliveries",
+    "jobs",
+    "import_runs",
+]
 
 
 # --- no traffic beyond this machine -------------------------------------------------------
