@@ -117,10 +117,10 @@ def demo():
 @with_appcontext
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
 def worker(once):
-    """Send queued mail until stopped (SIGINT or SIGTERM)."""
+    """Send queued mail and run background jobs until stopped (SIGINT or SIGTERM)."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     app = current_app._get_current_object()
     click.echo(f"worker: mail via {app.config['MAIL_BACKEND']}", err=True)
-    jobs.run_worker(app, app.config["JOBS_POLL_SECONDS"], stop, once=once)
+    jobs.run_worker(app, stop, once=once)

@@ -1,23 +1,148 @@
-"""Background work: the in-process runner of the embedded default, and `flask worker`."""
+"""Background work: mail from the outbox, and jobs staff start (bundles, bulk moderation).
 
+Both queues are tables, so work survives a crash and the web request that queued it commits it
+in its own transaction. The embedded default runs them in threads of the web process; in
+production `flask worker` processes run them. Handlers are plain functions registered by kind.
+"""
+
+import datetime as dt
+import json
 import logging
+import secrets
 import threading
 
+from sqlalchemy import or_, select, update
+
 from . import mail
+from .extensions import db
+from .models import Job, utcnow
 
 log = logging.getLogger(__name__)
 
+HANDLERS = {}
+# A running job renews its claim each time it reports progress; one silent longer than this
+# is taken for dead and run again by another worker.
+JOB_CLAIM_SECONDS = 300
 
-class InProcessRunner:
-    """A daemon thread in the web process that sends the outbox.
 
-    Started lazily by the first request rather than in create_app, so gunicorn's forked workers
-    each get a live thread and commands like `flask db upgrade` start none. Woken right after a
-    commit that queued mail, and polls as a safety net for mail left by a crash or a retry.
-    """
+def handler(kind):
+    """Register fn(app, job_id, params, report) as the runner of jobs of this kind."""
 
-    def __init__(self, app):
-        self.app = app
+    def register(fn):
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def enqueue(kind, params, staff_id=None, petition_id=None):
+    """Queue a job in the caller's transaction; it starts after the commit."""
+    job = Job(
+        kind=kind,
+        params=json.dumps(params),
+        state="queued",
+        staff_id=staff_id,
+        petition_id=petition_id,
+        progress=0,
+        total=0,
+        message="",
+    )
+    db.session.add(job)
+    return job
+
+
+def claim_job():
+    """Take the oldest queued job (or one whose worker died); commit the claim."""
+    now = utcnow()
+    claim = secrets.token_hex(16)
+    claimable = or_(
+        Job.state == "queued",
+        (Job.state == "running") & (Job.claimed_until < now),
+    )
+    candidates = (
+        db.session.execute(
+            select(Job.id)
+            .where(claimable)
+            .order_by(Job.created_at, Job.id)
+            .limit(5)
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
+    for job_id in candidates:
+        taken = db.session.execute(
+            update(Job)
+            .where(Job.id == job_id, claimable)
+            .values(
+                state="running",
+                claim=claim,
+                claimed_until=now + dt.timedelta(seconds=JOB_CLAIM_SECONDS),
+                started_at=now,
+            )
+        ).rowcount
+        if taken:
+            db.session.commit()
+            return db.session.get(Job, job_id)
+    db.session.commit()
+    return None
+
+
+def progress_reporter(job_id, claim):
+    """report(done, total, message): commits progress on its own connection, renews the claim."""
+
+    def report(done, total=None, message=None):
+        values = {
+            "progress": done,
+            "claimed_until": utcnow() + dt.timedelta(seconds=JOB_CLAIM_SECONDS),
+        }
+        if total is not None:
+            values["total"] = total
+        if message is not None:
+            values["message"] = message
+        with db.engine.begin() as conn:
+            conn.execute(update(Job).where(Job.id == job_id, Job.claim == claim).values(**values))
+
+    return report
+
+
+def run_one(app):
+    """Run one due job to the end; return True if there was one."""
+    job = claim_job()
+    if job is None:
+        return False
+    job_id, claim, kind = job.id, job.claim, job.kind
+    params = json.loads(job.params or "{}")
+    db.session.commit()
+    report = progress_reporter(job_id, claim)
+    try:
+        fn = HANDLERS[kind]
+        result = fn(app, job_id, params, report)
+    except Exception as exc:  # the job failed; the worker goes on with the next one
+        db.session.rollback()
+        log.exception("job %s (%s) failed", job_id, kind)
+        finish(job_id, claim, "failed", message=f"{type(exc).__name__}: {exc}"[:2000])
+    else:
+        finish(job_id, claim, "done", result=result)
+    return True
+
+
+def finish(job_id, claim, state, message=None, result=None):
+    values = {"state": state, "finished_at": utcnow(), "claimed_until": None}
+    if message is not None:
+        values["message"] = message
+    if result is not None:
+        values["result"] = json.dumps(result)
+    with db.engine.begin() as conn:
+        conn.execute(update(Job).where(Job.id == job_id, Job.claim == claim).values(**values))
+
+
+class Loop:
+    """A daemon thread that runs step() whenever woken, and every poll_seconds anyway."""
+
+    def __init__(self, app, name, step, stop=None):
+        self.app, self.name, self.step = app, name, step
+        self.stop = stop or threading.Event()
         self.wakeup = threading.Event()
         self.lock = threading.Lock()
         self.thread = None
@@ -27,28 +152,73 @@ class InProcessRunner:
             return
         with self.lock:
             if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self.run, name="outbox", daemon=True)
+                self.thread = threading.Thread(
+                    target=self.run, args=(self.stop,), name=self.name, daemon=True
+                )
                 self.thread.start()
 
     def wake(self):
         self.wakeup.set()
 
-    def run(self):
-        config = self.app.config
-        with self.app.app_context():
-            sender = mail.make_sender(config)
-        while True:
-            self.wakeup.wait(config["JOBS_POLL_SECONDS"])
-            self.wakeup.clear()
+    def run(self, stop):
+        poll = self.app.config["JOBS_POLL_SECONDS"]
+        while not stop.is_set():
             with self.app.app_context():
                 try:
-                    mail.drain(config, sender)
+                    self.step(self.app)
                 except Exception:
-                    # The database may be briefly away; the next poll tries again.
-                    log.exception("outbox runner failed; retrying")
+                    # The database may be briefly away; the next round tries again.
+                    log.exception("%s loop failed; retrying", self.name)
+            self.wakeup.wait(poll)
+            self.wakeup.clear()
+
+
+def send_mail(app):
+    mail.drain(app.config)
+
+
+def run_jobs(app):
+    while run_one(app):
+        pass
+
+
+class InProcessRunner:
+    """Mail and jobs in threads of the web process, for the embedded default.
+
+    Started lazily by the first request rather than in create_app, so gunicorn's forked workers
+    each get live threads and commands like `flask db upgrade` start none.
+    """
+
+    def __init__(self, app):
+        self.stopping = threading.Event()
+        self.loops = [
+            Loop(app, "outbox", send_mail, self.stopping),
+            Loop(app, "jobs", run_jobs, self.stopping),
+        ]
+
+    def ensure_started(self):
+        if self.stopping.is_set():
+            return
+        for loop in self.loops:
+            loop.ensure_started()
+
+    def wake(self):
+        for loop in self.loops:
+            loop.wake()
+
+    def stop(self, timeout=10):
+        """End the threads after their current round (tests; a clean shutdown)."""
+        self.stopping.set()
+        self.wake()
+        for loop in self.loops:
+            if loop.thread is not None:
+                loop.thread.join(timeout)
 
 
 def init_app(app):
+    # Handlers register on import.
+    from . import tasks  # noqa: F401
+
     if not app.config["JOBS_IN_PROCESS"]:
         app.extensions["jobs"] = None
         return
@@ -58,25 +228,27 @@ def init_app(app):
 
 
 def wake(app):
-    """Tell the in-process runner that mail is waiting (a no-op under `flask worker`)."""
+    """Tell the in-process runner that work is waiting (a no-op under `flask worker`)."""
     runner = app.extensions.get("jobs")
     if runner is not None:
         runner.wake()
 
 
-def run_worker(app, poll_seconds, stop_event, once=False):
-    """The loop of `flask worker`: send due mail until stop_event is set."""
-    config = app.config
-    sender = mail.make_sender(config)
-    while not stop_event.is_set():
+def run_worker(app, stop_event, once=False):
+    """`flask worker`: mail and jobs in two threads until stop_event is set."""
+    if once:
         with app.app_context():
-            try:
-                sent, failed = mail.drain(config, sender)
-            except Exception:
-                log.exception("worker pass failed; retrying")
-                sent = failed = 0
-            if sent or failed:
-                log.info("sent %d mail(s), %d failed", sent, failed)
-        if once:
-            return
-        stop_event.wait(poll_seconds)
+            send_mail(app)
+            run_jobs(app)
+        return
+    loops = [Loop(app, "outbox", send_mail), Loop(app, "jobs", run_jobs)]
+    threads = [
+        threading.Thread(target=loop.run, args=(stop_event,), name=loop.name) for loop in loops
+    ]
+    for thread in threads:
+        thread.start()
+    stop_event.wait()
+    for loop in loops:
+        loop.wake()
+    for thread in threads:
+        thread.join()

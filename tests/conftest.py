@@ -122,6 +122,9 @@ def app_config():
 def app(database_url, tmp_path, app_config):
     app = create_app(test_config(database_url, tmp_path, **app_config), instance_path=tmp_path)
     yield app
+    runner = app.extensions.get("jobs")
+    if runner is not None:
+        runner.stop()
     with app.app_context():
         db.engine.dispose()
 

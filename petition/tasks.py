@@ -1,0 +1,1 @@
+"""The kinds of background job, registered with petition.jobs by importing their modules."""
