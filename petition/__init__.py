@@ -6,10 +6,10 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import format_date, format_decimal, get_locale
 from flask_wtf.csrf import CSRFError
 
+from . import auth, countries, jobs
 from . import config as config_module
-from . import countries, jobs
 from .db_setup import configure_sqlite, sqlite_engine_options
-from .extensions import babel, cache, cors, csrf, db, migrate
+from .extensions import babel, cache, cors, csrf, db, limiter, migrate
 from .text import render_markdown
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,13 +49,16 @@ def create_app(test_config=None, instance_path=None):
         supports_credentials=False,
     )
     jobs.init_app(app)
+    limiter.init_app(app)
+    auth.init_app(app)
 
-    from .views import api, badge, embed, public
+    from .views import api, badge, embed, public, staff
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(badge.bp)
     app.register_blueprint(embed.bp)
+    app.register_blueprint(staff.bp)
 
     from . import cli
 
@@ -142,6 +145,19 @@ def register_errors(app):
     def bad_request(_exc):
         return error_page(
             400, "bad_request", _("Bad request"), _("The request was not understood.")
+        )
+
+    @app.errorhandler(403)
+    def forbidden(_exc):
+        return error_page(403, "forbidden", _("Not allowed"), _("Your account cannot do this."))
+
+    @app.errorhandler(429)
+    def too_many(_exc):
+        return error_page(
+            429,
+            "too_many_requests",
+            _("Too many attempts"),
+            _("Too many attempts from here. Please wait a few minutes and try again."),
         )
 
     @app.errorhandler(413)

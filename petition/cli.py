@@ -37,10 +37,42 @@ def create_petition(slug, title, target, text="", milestones=(), open_it=False, 
 
 
 def register(app):
+    app.cli.add_command(staff)
     app.cli.add_command(petitions)
     app.cli.add_command(signatures)
     app.cli.add_command(demo)
     app.cli.add_command(worker)
+
+
+@click.group(cls=AppGroup)
+def staff():
+    """Staff accounts."""
+
+
+@staff.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "campaigner"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def staff_create(email, role, password_stdin):
+    """Create a staff account; the password comes from a prompt or standard input."""
+    import sys
+
+    from .auth import AccountError, create_staff
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        account = create_staff(email, password, role)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.flush()
+    from .auth import audit
+
+    audit("staff.create", staff=None, email=account.email, role=role, via="cli")
+    db.session.commit()
+    click.echo(f"created {role} {account.email}")
 
 
 @click.group(cls=AppGroup)

@@ -49,6 +49,11 @@ DEFAULTS = {
     # Who hears when a milestone is reached: a list, or one string of comma-separated addresses.
     "MILESTONE_MAIL_TO": [],
     "ABUSE_CHECKS": True,
+    # Staff login attempts, per client address and per account (Flask-Limiter syntax).
+    "LOGIN_LIMIT_PER_ADDRESS": "20 per 10 minutes",
+    "LOGIN_LIMIT_PER_ACCOUNT": "10 per 10 minutes",
+    "RATELIMIT_STORAGE_URI": None,
+    "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
@@ -130,6 +135,9 @@ def load(app, test_config=None):
         app.config["CACHE_TYPE"] = "RedisCache" if app.config["REDIS_URL"] else "SimpleCache"
     if app.config["CACHE_TYPE"] == "RedisCache":
         app.config.setdefault("CACHE_REDIS_URL", app.config["REDIS_URL"])
+    if not app.config["RATELIMIT_STORAGE_URI"]:
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+    app.config["RATELIMIT_ENABLED"] = app.config["ABUSE_CHECKS"]
     recipients = app.config["MILESTONE_MAIL_TO"]
     if isinstance(recipients, str):
         app.config["MILESTONE_MAIL_TO"] = [a.strip() for a in recipients.split(",") if a.strip()]

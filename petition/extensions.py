@@ -3,6 +3,9 @@
 from flask_babel import Babel
 from flask_caching import Cache
 from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -28,3 +31,6 @@ csrf = CSRFProtect()
 babel = Babel()
 cache = Cache()
 cors = CORS()
+login_manager = LoginManager()
+# No default limits: each limit is declared where it applies, from its own config key.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

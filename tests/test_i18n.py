@@ -67,7 +67,6 @@ def test_every_catalog_translates_every_message(tmp_path):
             "_l",
             "-k",
             "lazy_gettext",
-            "--no-location",
             "-o",
             str(pot),
             ".",
@@ -77,8 +76,15 @@ def test_every_catalog_translates_every_message(tmp_path):
         capture_output=True,
         timeout=60,
     )
+    # Supporters read every language we have; the staff area may stay English until a
+    # campaign translates it.
+    staff_only = ("templates/staff/", "petition/views/staff/")
     with open(pot, "rb") as f:
-        wanted = {m.id for m in read_po(f) if m.id}
+        wanted = {
+            m.id
+            for m in read_po(f)
+            if m.id and not all(path.startswith(staff_only) for path, _ in m.locations)
+        }
     catalogs = sorted(root.glob("petition/translations/*/LC_MESSAGES/messages.po"))
     assert catalogs
     for path in catalogs:
