@@ -269,10 +269,9 @@ def test_petition_page_shows_text_count_progress_and_milestones(
 
 def test_goal_is_the_next_milestone_then_a_ladder(app, client, make_petition, make_signature):
     pid = make_petition(milestones=[(2, "Two")], offline_count=0)
-    assert client.get("/api/petitions/speak-out/count").get_json() == {
-        "signature_count": 0,
-        "goal": 2,
-    }
+    body = client.get("/api/petitions/speak-out/count").get_json()
+    assert set(body) == {"signature_count", "goal", "updated_at"}
+    assert (body["signature_count"], body["goal"]) == (0, 2)
     make_signature(pid, email="a@example.org")
     make_signature(pid, email="b@example.org")
     assert client.get("/api/petitions/speak-out/count").get_json()["goal"] == 10
@@ -280,10 +279,8 @@ def test_goal_is_the_next_milestone_then_a_ladder(app, client, make_petition, ma
         petition = db.session.get(Petition, pid)
         petition.offline_count = 1_234_567
         db.session.commit()
-    assert client.get("/api/petitions/speak-out/count").get_json() == {
-        "signature_count": 1_234_569,
-        "goal": 2_000_000,
-    }
+    body = client.get("/api/petitions/speak-out/count").get_json()
+    assert (body["signature_count"], body["goal"]) == (1_234_569, 2_000_000)
 
 
 def test_api_shapes(client, make_petition, make_signature):

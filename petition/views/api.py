@@ -60,4 +60,9 @@ def petition(slug):
 @bp.get("/petitions/<slug>/count")
 def count(slug):
     snapshot = find(slug)
-    return jsonify(signature_count=snapshot["signature_count"], goal=snapshot["goal"])
+    # updated_at lets a poller ignore an older snapshot from another app server's cache.
+    return jsonify(
+        signature_count=snapshot["signature_count"],
+        goal=snapshot["goal"],
+        updated_at=snapshot["updated_at"],
+    )

@@ -152,10 +152,15 @@ a:hover{filter:brightness(1.1)}a:focus-visible{outline:3px solid var(--fg);outli
         note(p, "This petition is not available.");
       } else {
         p.info = p.info || data;
-        p.count = data.signature_count;
-        p.goal = data.goal;
         p.fails = 0;
-        for (const w of p.widgets) show(p, w);
+        // App servers cache apart: an older snapshot must not take the count back.
+        const at = Date.parse(data.updated_at) || 0;
+        if (!(at < p.at)) {
+          p.at = at;
+          p.count = data.signature_count;
+          p.goal = data.goal;
+          for (const w of p.widgets) show(p, w);
+        }
       }
     } catch (e) {
       p.fails += 1; // keep what is shown, try again later
@@ -178,7 +183,7 @@ a:hover{filter:brightness(1.1)}a:focus-visible{outline:3px solid var(--fg);outli
       }
       let p = petitions.get(slug);
       if (!p) {
-        p = { slug, widgets: [], every: 10, fails: 0, last: 0 };
+        p = { slug, widgets: [], every: 10, fails: 0, last: 0, at: 0 };
         petitions.set(slug, p);
         found.push(p);
       }
