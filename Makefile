@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # Compiled message catalogs, built from the committed .po files.
 MO := $(patsubst %.po,%.mo,$(wildcard petition/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test lint format worker translations clean
+.PHONY: run test lint format worker translations clean bench-bundle
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -51,6 +51,16 @@ lint: $(VENV)/.dev
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## bench-bundle: the delivery PDF of 100,000 and 1,000,000 signatures (SQLite); see bench/RESULTS.md
+bench-bundle: $(VENV)/.runtime
+	$(BIN)/python bench/bundle.py --rows 100000
+	$(BIN)/python bench/bundle.py --rows 1000000
+
+## bench-import: import 1,000,000 generated signatures into PostgreSQL and SQLite; see bench/RESULTS.md
+.PHONY: bench-import
+bench-import: $(VENV)/.dev
+	$(BIN)/python bench/import_bench.py --rows 1000000
 
 ## worker: send queued mail (production runs this beside gunicorn)
 worker: $(VENV)/.runtime $(MO)

@@ -63,6 +63,9 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
     # A sign form is well under 4 KB; refusing big bodies early keeps floods cheap.
     "MAX_CONTENT_LENGTH": 64 * 1024,
+    # The largest CSV staff may upload to /staff/petitions/<slug>/import (imported while the
+    # request waits); bigger files go through `flask signatures import`.
+    "IMPORT_MAX_BYTES": 16 * 1024 * 1024,
 }
 
 PRODUCTION_DEFAULTS = {

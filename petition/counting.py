@@ -139,3 +139,49 @@ def by_source(petition_id, limit=20):
         .limit(limit)
     )
     return [(name or None, count) for name, count in rows]
+
+
+def add_confirmed_batch(petition_id, by_country):
+    """Add many confirmed signatures at once (an import batch); return milestones reached.
+
+    One UPDATE of the total and one upsert of the per-country rows, whatever the batch size.
+    """
+    delta = sum(by_country.values())
+    if not delta:
+        return []
+    now = utcnow()
+    # The petition row first, as add_confirmed does: its lock orders concurrent writers.
+    total = db.session.execute(
+        update(Petition)
+        .where(Petition.id == petition_id)
+        .values(confirmed_count=Petition.confirmed_count + delta, updated_at=now)
+        .returning(Petition.confirmed_count + Petition.offline_count)
+    ).scalar_one()
+    stmt = insert(CountryCount).values(
+        [
+            {"petition_id": petition_id, "country": country, "count": n}
+            for country, n in sorted(by_country.items())
+            if n
+        ]
+    )
+    db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["petition_id", "country"],
+            set_={"count": CountryCount.count + stmt.excluded["count"]},
+        )
+    )
+    # The count only rose, so unlike stamp_milestones there is nothing to clear.
+    return (
+        db.session.execute(
+            update(Milestone)
+            .where(
+                Milestone.petition_id == petition_id,
+                Milestone.count <= total,
+                Milestone.reached_at.is_(None),
+            )
+            .values(reached_at=now)
+            .returning(Milestone.id)
+        )
+        .scalars()
+        .all()
+    )

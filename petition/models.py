@@ -157,6 +157,10 @@ class Signature(db.Model):
             name="state",
         ),
         Index("ix_signatures_petition_state_country", "petition_id", "state", "country"),
+        # The staff dashboard: confirmations per day, today's, the first one (index-only scans).
+        Index("ix_signatures_petition_state_confirmed", "petition_id", "state", "confirmed_at"),
+        # The staff list: newest first with keyset paging, and date ranges.
+        Index("ix_signatures_petition_created", "petition_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

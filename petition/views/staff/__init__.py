@@ -12,4 +12,6 @@ def private(response):
     return response
 
 
-from . import session  # noqa: E402,F401  (views register on bp)
+# The views register on bp: accounts and audit, petitions and their dashboard, login,
+# signatures (search, moderation, export, import), deliveries (bundles, progress, downloads).
+from . import admin, delivery, petitions, session, signatures  # noqa: E402,F401

@@ -56,9 +56,3 @@ def logout():
     db.session.commit()
     logout_user()
     return redirect(url_for("staff.login"), code=303)
-
-
-@bp.get("/")
-@auth.staff_required()
-def home():
-    return render_template("staff/home.html")

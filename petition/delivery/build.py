@@ -1,0 +1,438 @@
+"""Building a delivery: read the set, draw it in worker processes, merge, record it.
+
+A delivery is the petition's confirmed signatures with first_signature_id < id <=
+last_signature_id, where last_signature_id is the highest signature id when the build starts
+and first_signature_id is 0, or, with since_last, the previous delivery's last_signature_id.
+
+ReportLab keeps a whole document in memory until it is saved, so the list is drawn in volumes
+of about VOLUME_ROWS rows, each a separate PDF drawn by one of PROCESSES worker processes, and
+merge.py joins them, streaming, behind the cover letter and summary. This process reads the
+rows in bundle order from one consistent snapshot of the database, in chunks, hashes them
+(canonical.py) and hands each volume's rows to a worker; it holds at most a few volumes at a
+time, so memory does not grow with the number of signatures. Page breaks are computed from the
+per-country counts before drawing (layout.py), which is how every volume knows "Page X of Y".
+"""
+
+import concurrent.futures
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import multiprocessing
+import os
+import resource
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import NullPool
+
+from .. import countries
+from ..extensions import db
+from ..models import Delivery, Milestone, Petition, Signature
+from . import canonical, layout, merge, render
+
+log = logging.getLogger(__name__)
+
+VOLUME_ROWS = 25_000
+PROCESSES = 2
+FETCH_ROWS = 5_000
+PLACEHOLDER_HASH = "0" * 64
+
+
+class DeliveryError(Exception):
+    """The bundle cannot be built as asked; the message says why."""
+
+
+@dataclass
+class Result:
+    delivery_id: int
+    number: int
+    path: str
+    rows: int
+    pages: int
+    sha256: str
+    first_signature_id: int
+    last_signature_id: int
+    uncovered: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    # Peak resident memory (KiB) of each process that took part: this one and the workers.
+    processes: dict = field(default_factory=dict)
+
+    @property
+    def uncovered_total(self):
+        return sum(self.uncovered.values())
+
+    def uncovered_summary(self):
+        """'none', or each character no font could print with its code point and count."""
+        if not self.uncovered:
+            return "none"
+        parts = [
+            f"U+{ord(ch):04X} x{count}"
+            for ch, count in sorted(self.uncovered.items(), key=lambda item: -item[1])
+        ]
+        return f"{self.uncovered_total} ({', '.join(parts)})"
+
+    def as_dict(self):
+        return {
+            "delivery_id": self.delivery_id,
+            "number": self.number,
+            "path": self.path,
+            "rows": self.rows,
+            "pages": self.pages,
+            "sha256": self.sha256,
+            "first_signature_id": self.first_signature_id,
+            "last_signature_id": self.last_signature_id,
+            "uncovered": {f"U+{ord(ch):04X}": n for ch, n in self.uncovered.items()},
+            "seconds": round(self.seconds, 2),
+            "max_rss_kb": self.processes,
+        }
+
+
+@contextlib.contextmanager
+def snapshot(engine):
+    """A read-only connection that sees one state of the database for all its queries."""
+    if engine.dialect.name == "sqlite":
+        # The app's engine takes the write lock at BEGIN outside GET requests; a long read
+        # must not block signing, so this one begins deferred: WAL gives it a snapshot.
+        reader = create_engine(engine.url, poolclass=NullPool, connect_args={"timeout": 30})
+
+        @event.listens_for(reader, "connect")
+        def on_connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None
+            dbapi_connection.execute("PRAGMA query_only=ON")
+
+        @event.listens_for(reader, "begin")
+        def on_begin(conn):
+            conn.exec_driver_sql("BEGIN")
+
+        try:
+            with reader.connect() as conn, conn.begin():
+                yield conn
+        finally:
+            reader.dispose()
+    else:
+        with engine.connect() as conn:
+            conn = conn.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+            with conn.begin():
+                yield conn
+
+
+def moment_expr():
+    return func.coalesce(Signature.confirmed_at, Signature.created_at)
+
+
+def date_expr(dialect):
+    """The UTC date (YYYY-MM-DD) of the confirmation, as text, computed by the database."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", moment_expr()), "YYYY-MM-DD")
+    # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'.
+    return func.substr(moment_expr(), 1, 10)
+
+
+def default_out(instance_path, slug):
+    """instance/deliveries/SLUG-delivery-N.pdf, as a function of N."""
+    folder = os.path.join(instance_path, "deliveries")
+    return lambda number: os.path.join(folder, f"{slug}-delivery-{number}.pdf")
+
+
+def build_delivery(
+    petition,
+    out,
+    *,
+    since_last=False,
+    created_by="cli",
+    staff_id=None,
+    progress=None,
+    processes=PROCESSES,
+    volume_rows=VOLUME_ROWS,
+):
+    """Build the bundle of a petition into out (a path, or a function of the delivery number).
+
+    Records and returns the delivery; progress(done, total, message) hears how far it got.
+    """
+    started = time.monotonic()
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("commit before building a delivery")
+    petition_id, slug = petition.id, petition.slug
+    # End the caller's (read) transaction: on SQLite the app's transactions take the write lock
+    # at BEGIN, and a build must not hold it for minutes. The build reads from its own snapshot.
+    db.session.rollback()
+    report = progress or (lambda done, total, message: None)
+    engine = db.engine
+    dialect = engine.dialect.name
+
+    with snapshot(engine) as conn:
+        plan = read_plan(conn, petition_id, since_last, dialect)
+        number = plan["number"]
+        path = os.path.abspath(out(number) if callable(out) else out)
+        # Written beside the target, and moved there only once the number is ours (below).
+        part_path = f"{path}.{secrets.token_hex(4)}.part"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        order = [code for code, _count in plan["counts"]]
+        list_countries = [
+            (code, countries.name(code, "en"), count) for code, count in plan["counts"]
+        ]
+        counts = [count for _code, count in plan["counts"]]
+        list_pages = layout.count_pages(counts)
+        parts = layout.volumes(layout.paginate(counts), volume_rows)
+        rows_total = plan["rows"]
+        report(0, rows_total, "Laying out pages")
+
+        header = {
+            "title": plan["title"],
+            "right": f"Delivery {number} \u00b7 {plan['date']}",
+        }
+        spec = front_spec(plan, list_countries, order)
+        context = multiprocessing.get_context("spawn")
+        workers = max(1, min(processes, -(-rows_total // volume_rows)))
+        with (
+            tempfile.TemporaryDirectory(prefix=".bundle-", dir=os.path.dirname(path)) as tmp,
+            concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool,
+        ):
+            processes_rss = {}
+
+            def note(result):
+                key = f"worker {result['pid']}"
+                processes_rss[key] = max(processes_rss.get(key, 0), result["max_rss_kb"])
+                return result
+
+            front_pages = pool.submit(render.front_pages, {**spec, "sha256": PLACEHOLDER_HASH})
+            front_count = note(front_pages.result())["pages"]
+            total_pages = front_count + list_pages
+            digest = hashlib.sha256()
+            pending = []
+            done_rows = 0
+            uncovered = {}
+
+            def collect(future, rows):
+                nonlocal done_rows
+                result = note(future.result())
+                for ch, n in result["uncovered"].items():
+                    uncovered[ch] = uncovered.get(ch, 0) + n
+                done_rows += rows
+                report(done_rows, rows_total, f"Drew {done_rows:,} of {rows_total:,} rows")
+
+            files = []
+            streamed = stream_rows(conn, plan, order, dialect)
+            for index, part in enumerate(parts):
+                rows = []
+                for seq in range(part.first_seq, part.first_seq + part.rows):
+                    try:
+                        name, city, code, date = next(streamed)
+                    except StopIteration:
+                        raise DeliveryError("the signatures changed while reading") from None
+                    digest.update(canonical.canonical_line(seq, name, city, code, date).encode())
+                    rows.append((name, city, date))
+                volume_path = os.path.join(tmp, f"volume-{index:05d}.pdf")
+                files.append(volume_path)
+                task = {
+                    "path": volume_path,
+                    "header": header,
+                    "first_page": front_count + part.page_index + 1,
+                    "total_pages": total_pages,
+                    "pages": part.pages,
+                    "countries": list_countries,
+                    "rows": rows,
+                }
+                pending.append((pool.submit(render.render_volume, task), part.rows))
+                del rows, task
+                # Keep the workers busy with one volume queued each, and no more in memory.
+                while len(pending) > workers:
+                    collect(*pending.pop(0))
+            if next(streamed, None) is not None:
+                raise DeliveryError("the signatures changed while reading")
+            sha256 = digest.hexdigest()
+            front_path = os.path.join(tmp, "front.pdf")
+            front = pool.submit(
+                render.render_front,
+                {
+                    "path": front_path,
+                    "spec": {**spec, "sha256": sha256},
+                    "header": header,
+                    "total_pages": total_pages,
+                },
+            )
+            for future, rows in pending:
+                collect(future, rows)
+            front_result = note(front.result())
+            if front_result["pages"] != front_count:
+                raise DeliveryError("the summary took another page count than laid out")
+            for ch, n in front_result["uncovered"].items():
+                uncovered[ch] = uncovered.get(ch, 0) + n
+
+            report(rows_total, rows_total, "Joining volumes")
+            try:
+                joined = merge.join(
+                    [front_path, *files],
+                    part_path,
+                    title=plan["title"],
+                    creator=render.CREATOR,
+                    document_id=sha256[:32],
+                )
+            except merge.MergeError as exc:
+                raise DeliveryError(f"the volumes could not be joined: {exc}") from None
+    try:
+        if joined != total_pages:
+            raise DeliveryError(f"the bundle has {joined} pages, {total_pages} were laid out")
+        report(rows_total, rows_total, "Recording the delivery")
+        delivery = Delivery(
+            petition_id=petition_id,
+            number=number,
+            staff_id=staff_id,
+            created_by=created_by,
+            first_signature_id=plan["first_id"],
+            last_signature_id=plan["last_id"],
+            rows=rows_total,
+            sha256=sha256,
+            pages=total_pages,
+            file_path=path,
+        )
+        db.session.add(delivery)
+        try:
+            # The unique (petition, number) row is taken at the flush; a concurrent build that
+            # got the same number fails here, before it could overwrite this one's file.
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            raise DeliveryError(
+                f"delivery number {number} was recorded by another build meanwhile; build again"
+            ) from None
+        # Read before the commit: after it, reading would begin a transaction (and on SQLite
+        # take the write lock) that nothing ends.
+        delivery_id = delivery.id
+        os.replace(part_path, path)
+        db.session.commit()
+    finally:
+        if os.path.exists(part_path):
+            os.unlink(part_path)
+    seconds = time.monotonic() - started
+    log.info("delivery %s of %s: %s rows, %.1f s", number, slug, rows_total, seconds)
+    return Result(
+        delivery_id=delivery_id,
+        number=number,
+        path=path,
+        rows=rows_total,
+        pages=total_pages,
+        sha256=sha256,
+        first_signature_id=plan["first_id"],
+        last_signature_id=plan["last_id"],
+        uncovered=uncovered,
+        seconds=seconds,
+        processes={
+            "parent": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            **processes_rss,
+        },
+    )
+
+
+def read_plan(conn, petition_id, since_last, dialect):
+    """What the delivery holds, read in the snapshot: bounds, counts per country, front data."""
+    petition = conn.execute(
+        select(
+            Petition.title,
+            Petition.target,
+            Petition.cover_letter,
+            Petition.endorsers,
+            Petition.confirmed_count,
+            Petition.offline_count,
+        ).where(Petition.id == petition_id)
+    ).one()
+    previous = conn.execute(
+        select(Delivery.number, Delivery.last_signature_id)
+        .where(Delivery.petition_id == petition_id)
+        .order_by(Delivery.number.desc())
+        .limit(1)
+    ).first()
+    number = (previous.number if previous else 0) + 1
+    first_id = previous.last_signature_id if since_last and previous else 0
+    last_id = (
+        conn.execute(
+            select(func.max(Signature.id)).where(Signature.petition_id == petition_id)
+        ).scalar()
+        or 0
+    )
+    day = date_expr(dialect)
+    found = conn.execute(
+        select(Signature.country, func.count(), func.min(day), func.max(day))
+        .where(*delivery_filter(petition_id, first_id, last_id))
+        .group_by(Signature.country)
+    ).all()
+    rows = sum(count for _code, count, _first, _last in found)
+    if not rows:
+        if since_last and previous:
+            raise DeliveryError(f"no new confirmed signatures since delivery {previous.number}")
+        raise DeliveryError("there are no confirmed signatures to deliver")
+    counts = sorted(
+        ((code, count) for code, count, _first, _last in found),
+        key=lambda item: canonical.country_sort_key(item[0]),
+    )
+    milestones = conn.execute(
+        select(Milestone.count, Milestone.label, Milestone.reached_at)
+        .where(Milestone.petition_id == petition_id, Milestone.reached_at.is_not(None))
+        .order_by(Milestone.count)
+    ).all()
+    today = dt.datetime.now(dt.UTC).date()
+    return {
+        "number": number,
+        "since": previous.number if since_last and previous else None,
+        "first_id": first_id,
+        "last_id": last_id,
+        "petition_id": petition_id,
+        "rows": rows,
+        "counts": counts,
+        "first_date": min(first for _code, _count, first, _last in found),
+        "last_date": max(last for _code, _count, _first, last in found),
+        "title": canonical.clean(petition.title),
+        "target": canonical.clean(petition.target),
+        "letter": petition.cover_letter or "",
+        "endorsers": [
+            canonical.clean(line).strip()
+            for line in (petition.endorsers or "").splitlines()
+            if line.strip()
+        ],
+        "petition_total": petition.confirmed_count + petition.offline_count,
+        "offline": petition.offline_count,
+        "milestones": [
+            (m.count, canonical.clean(m.label), canonical.utc_date(m.reached_at))
+            for m in milestones
+        ],
+        "date": today.isoformat(),
+        "date_long": f"{today.day} {today:%B %Y}",
+    }
+
+
+def delivery_filter(petition_id, first_id, last_id):
+    return (
+        Signature.petition_id == petition_id,
+        Signature.state == "confirmed",
+        Signature.id > first_id,
+        Signature.id <= last_id,
+    )
+
+
+def front_spec(plan, list_countries, order):
+    keys = ["title", "target", "letter", "number", "since", "rows", "first_date", "last_date"]
+    keys += ["petition_total", "offline", "milestones", "endorsers", "date", "date_long"]
+    return {**{key: plan[key] for key in keys}, "countries": list_countries, "order": order}
+
+
+def stream_rows(conn, plan, order, dialect):
+    """(name, city, country, date) in bundle order, cleaned as canonical.py hashes them."""
+    day = date_expr(dialect)
+    clean = canonical.clean
+    where = delivery_filter(plan["petition_id"], plan["first_id"], plan["last_id"])
+    streaming = conn.execution_options(yield_per=FETCH_ROWS)
+    for code in order:
+        result = streaming.execute(
+            select(Signature.name, Signature.city, day)
+            .where(*where, Signature.country == code)
+            .order_by(moment_expr(), Signature.id)
+        )
+        for name, city, date in result:
+            yield clean(name), clean(city), code, date

@@ -1,0 +1,641 @@
+"""Text for the delivery PDF: a font for every character, bidi order, HarfBuzz shaping.
+
+Names come in any script. Each character gets the first font of a fallback chain whose cmap
+covers it (marks and punctuation stay in the font of the character before them when it can
+draw them). Runs in complex scripts (Arabic, Hebrew, Indic, Thai, ...), runs with combining
+marks and right-to-left runs are shaped by HarfBuzz; right-to-left text is put in visual order
+with python-bidi's implementation of the Unicode bidi algorithm (UAX #9). Shaped glyphs that no
+character maps to get private-use code points, as ReportLab's own shaping does, so every run that
+is shaped or has a substitute is wrapped in a marked-content span with /ActualText carrying the
+characters it stands for: text extraction returns the name, not the glyphs. Like the glyphs,
+a right-to-left run's ActualText is in display order (reversed): extractors
+turn right-to-left runs from display into logical order, and poppler's pdftotext does that to
+ActualText too, so it returns the name as stored.
+
+Characters no font covers (private use, unassigned, controls, scripts without an installed
+font) are drawn as U+FFFD and counted: nothing is dropped silently, and no glyph drawn is a
+font's .notdef box.
+
+Every font is a TrueType-outline file from a Debian package that the set-up installs (.ci/run):
+fonts-noto-core, fonts-droid-fallback, fonts-nanum, fonts-ipafont-gothic and fonts-dejavu-core.
+ReportLab embeds each as subsets with a ToUnicode map.
+"""
+
+import glob
+import os
+import unicodedata
+from itertools import repeat
+
+import uharfbuzz as hb
+from bidi import algorithm as bidi_algorithm
+from reportlab import rl_config
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
+
+NOTO = "/usr/share/fonts/truetype/noto"
+PRIMARY = f"{NOTO}/NotoSans-Regular.ttf"
+PRIMARY_BOLD = f"{NOTO}/NotoSans-Bold.ttf"
+# Chinese (Han, kana), Korean (Hangul), Japanese (kanji as Japanese draws them, some of Ext B).
+CJK = {
+    "zh": "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "ko": "/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
+    "ja": "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
+}
+CJK_ORDER = {"zh": ("zh", "ja", "ko"), "ja": ("ja", "zh", "ko"), "ko": ("ko", "zh", "ja")}
+LAST_RESORT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+# The scripts names are most often written in, before CJK; True where HarfBuzz must shape.
+SCRIPTS = [
+    ("Arabic", True),
+    ("Hebrew", True),
+    ("Devanagari", True),
+    ("Bengali", True),
+    ("Gurmukhi", True),
+    ("Gujarati", True),
+    ("Oriya", True),
+    ("Tamil", True),
+    ("Telugu", True),
+    ("Kannada", True),
+    ("Malayalam", True),
+    ("Sinhala", True),
+    ("Thai", True),
+    ("Lao", True),
+    ("Khmer", True),
+    ("Myanmar", True),
+    ("Georgian", False),
+    ("Armenian", False),
+    ("Ethiopic", False),
+]
+# Same coverage as NotoSans, or not a script font.
+SKIP_NOTO = {"Display", "Mono", "UI"}
+
+MARKER = "\ufffd"
+RTL_TYPES = frozenset(("R", "AL", "RLE", "RLO", "RLI"))
+ISOLATES = frozenset(("LRI", "RLI", "FSI", "PDI"))
+# Bounds on caches of prepared strings (per process) and of operators (per document): names
+# repeat little, cities and countries a lot.
+PREPARED_CACHE = 10_000
+CELL_CACHE = 20_000
+
+
+class FontsMissing(RuntimeError):
+    """The primary fonts are not installed."""
+
+
+def is_ignorable(cp):
+    """Unicode's default-ignorable code points: invisible, never 'uncovered'."""
+    return (
+        unicodedata.category(chr(cp)) == "Cf"
+        or cp == 0x034F
+        or 0x115F <= cp <= 0x1160
+        or 0x17B4 <= cp <= 0x17B5
+        or 0x180B <= cp <= 0x180F
+        or cp in (0x3164, 0xFFA0)
+        or 0xFE00 <= cp <= 0xFE0F
+        or 0xE0000 <= cp <= 0xE0FFF
+    )
+
+
+def never_covered(category):
+    # Private use has no agreed meaning (a font's glyph there is arbitrary); unassigned code
+    # points, surrogates and controls have no glyph to show.
+    return category in ("Co", "Cn", "Cs", "Cc", "Zl", "Zp")
+
+
+class Font:
+    """One TrueType file: ReportLab's font for embedding, HarfBuzz's for shaping."""
+
+    def __init__(self, name, path, shaped):
+        self.name, self.path, self.shaped = name, path, shaped
+        self.ttf = TTFont(name, path, asciiReadable=True, shapable=False)
+        pdfmetrics.registerFont(self.ttf)
+        face = self.ttf.face
+        # The cmap as the file has it; private-use codes added below for shaped glyphs are not
+        # coverage.
+        self.cover = frozenset(code for code, glyph in face.charToGlyph.items() if glyph)
+        self.widths = face.charWidths
+        self.default_width = face.defaultWidth
+        self.scale = 1000 / face.unitsPerEm
+        self._hb_font = None
+        self._glyph_code = None
+        self._next_private = 0xE000
+
+    @property
+    def hb_font(self):
+        if self._hb_font is None:
+            self._hb_font = hb.Font(hb.Face(hb.Blob.from_file_path(self.path)))
+        return self._hb_font
+
+    def code_for_glyph(self, gid):
+        """A code point that maps to this glyph: its character, or a private-use one."""
+        if self._glyph_code is None:
+            self._glyph_code = {}
+            for glyph, codes in self.ttf.face.glyphToChar.items():
+                usable = [c for c in codes if c >= 32 and c != 0xA0]
+                if usable:
+                    self._glyph_code[glyph] = min(usable)
+        code = self._glyph_code.get(gid)
+        if code is None:
+            face = self.ttf.face
+            code = self._next_private
+            while code in face.charToGlyph:
+                code += 1
+            if code > 0xF8FF:
+                raise RuntimeError(f"{self.name}: out of private-use code points")
+            self._next_private = code + 1
+            face.charToGlyph[code] = gid
+            face.glyphToChar.setdefault(gid, []).append(code)
+            face.charWidths[code] = face.hmetrics[gid][0] * self.scale
+            self._glyph_code[gid] = code
+        return code
+
+    def width(self, text):
+        return sum(map(self.widths.get, map(ord, text), repeat(self.default_width)))
+
+
+# What a character asks of the fast path (see TextEngine._prepare_fast).
+PLAIN, RIGHT_TO_LEFT, NEUTRAL, MARK, CARE = range(5)
+
+
+class CharTable(dict):
+    """character -> (font of the chain, kind), filled on first sight of each character."""
+
+    def __init__(self, engine, bold, hint):
+        super().__init__()
+        self.engine, self.bold, self.hint = engine, bold, hint
+
+    def __missing__(self, ch):
+        cp = ord(ch)
+        category = unicodedata.category(ch)
+        if is_ignorable(cp) or never_covered(category):
+            info = (None, CARE)
+        else:
+            font = self.engine.font_for(cp, self.bold, self.hint)
+            bidi = unicodedata.bidirectional(ch)
+            if font is None or bidi == "AN":
+                info = (font, CARE)
+            elif category[0] == "M":
+                info = (font, MARK)
+            elif category[0] in "PZS":
+                info = (font, NEUTRAL)
+            elif bidi in ("R", "AL"):
+                info = (font, RIGHT_TO_LEFT)
+            else:
+                info = (font, PLAIN)
+        self[ch] = info
+        return info
+
+
+class Prepared:
+    """A string ready to draw: segments in visual order, its width in 1/1000 em."""
+
+    __slots__ = ("segments", "width", "uncovered")
+
+    def __init__(self, segments, width, uncovered):
+        # Each segment: (font, codes, glyphs, actual). glyphs is None for plain text (codes are
+        # the characters); for shaped text a tuple of (code, nominal, advance, x_off, y_off).
+        # actual: the ActualText of the segment, or None where the codes say it all.
+        self.segments = segments
+        self.width = width
+        self.uncovered = uncovered
+
+
+def visual_runs(text):
+    """[(start, end, rtl)] logical ranges of text in visual order (UAX #9, one line)."""
+    # python-bidi's algorithm predates isolates: treat them as the neutrals they act as.
+    plain = "".join(" " if unicodedata.bidirectional(ch) in ISOLATES else ch for ch in text)
+    storage = bidi_algorithm.get_empty_storage()
+    base = bidi_algorithm.get_base_level(plain)
+    storage["base_level"] = base
+    storage["base_dir"] = ("L", "R")[base]
+    bidi_algorithm.get_embedding_levels(plain, storage)
+    for i, ch in enumerate(storage["chars"]):
+        ch["i"] = i
+    bidi_algorithm.explicit_embed_and_overrides(storage)
+    bidi_algorithm.resolve_weak_types(storage)
+    bidi_algorithm.resolve_neutral_types(storage, False)
+    bidi_algorithm.resolve_implicit_levels(storage, False)
+    bidi_algorithm.reorder_resolved_levels(storage, False)
+    # X9 dropped the boundary neutrals (ZWJ, ZWNJ, embedding controls); they keep the level of
+    # the character before them, so Arabic shaping still sees them.
+    n = len(plain)
+    found = {ch["i"]: ch["level"] for ch in storage["chars"]}
+    levels = []
+    for i in range(n):
+        levels.append(found.get(i, levels[-1] if levels else base))
+    order = list(range(n))
+    odd = [level for level in levels if level % 2]
+    if odd:
+        for level in range(max(levels), min(odd) - 1, -1):
+            i = 0
+            while i < n:
+                if levels[order[i]] >= level:
+                    j = i
+                    while j < n and levels[order[j]] >= level:
+                        j += 1
+                    order[i:j] = order[i:j][::-1]
+                    i = j
+                else:
+                    i += 1
+    runs = []
+    for i in order:
+        rtl = levels[i] % 2 == 1
+        if runs and runs[-1][2] == rtl:
+            last = runs[-1]
+            if not rtl and last[1] == i:
+                last[1] = i + 1
+                continue
+            if rtl and last[0] == i + 1:
+                last[0] = i
+                continue
+        runs.append([i, i + 1, rtl])
+    return [tuple(run) for run in runs]
+
+
+class TextEngine:
+    """Fonts loaded on first need, and strings prepared once per process."""
+
+    def __init__(self):
+        # Streams compressed, not also ASCII85-encoded (ReportLab's encoder is pure Python here).
+        rl_config.useA85 = 0
+        for path in (PRIMARY, PRIMARY_BOLD):
+            if not os.path.exists(path):
+                raise FontsMissing(f"{path} is missing: apt-get install fonts-noto-core")
+        self._loaded = {}
+        self._memo = {}
+        self._tables = {}
+        self._cache = {}
+        self.primary = self._load(PRIMARY, False)
+        self.bold = self._load(PRIMARY_BOLD, False)
+        self.ascii_widths = {c: self.primary.widths[c] for c in range(32, 127)}
+        self.ascii_bold = {c: self.bold.widths[c] for c in range(32, 127)}
+        scripts = [(f"{NOTO}/NotoSans{name}-Regular.ttf", shaped) for name, shaped in SCRIPTS]
+        listed = {path for path, _ in scripts} | {PRIMARY}
+        others = []
+        for path in sorted(glob.glob(f"{NOTO}/NotoSans*-Regular.ttf")):
+            script = os.path.basename(path)[len("NotoSans") : -len("-Regular.ttf")]
+            if path not in listed and script not in SKIP_NOTO:
+                others.append((path, True))
+        self._head = [(PRIMARY, False), *scripts]
+        self._tail = [*others, (LAST_RESORT, False)]
+
+    def _load(self, path, shaped):
+        if path not in self._loaded:
+            font = None
+            if os.path.exists(path):
+                name = "Bundle-" + os.path.splitext(os.path.basename(path))[0]
+                try:
+                    font = Font(name, path, shaped)
+                except TTFError:
+                    font = None  # not TrueType outlines: ReportLab cannot embed it
+            self._loaded[path] = font
+        return self._loaded[path]
+
+    def loaded_fonts(self):
+        return [font for font in self._loaded.values() if font is not None]
+
+    def _chain(self, bold, hint):
+        head = [(PRIMARY_BOLD, False)] if bold else []
+        cjk = [(CJK[key], False) for key in CJK_ORDER.get(hint, CJK_ORDER["zh"])]
+        for path, shaped in [*head, *self._head, *cjk, *self._tail]:
+            font = self._load(path, shaped)
+            if font is not None:
+                yield font
+
+    def font_for(self, cp, bold=False, hint=None):
+        """The first font of the chain that covers the code point, or None."""
+        memo = self._memo.setdefault((bold, hint), {})
+        try:
+            return memo[cp]
+        except KeyError:
+            pass
+        found = None
+        for font in self._chain(bold, hint):
+            if cp in font.cover:
+                found = font
+                break
+        memo[cp] = found
+        return found
+
+    def prepare(self, text, bold=False, hint=None):
+        """The Prepared form of a one-line string (cached)."""
+        key = (text, bold, hint)
+        prepared = self._cache.get(key)
+        if prepared is None:
+            if len(self._cache) >= PREPARED_CACHE:
+                self._cache.clear()
+            prepared = self._cache[key] = self._prepare(text, bold, hint)
+        return prepared
+
+    def _prepare(self, text, bold, hint):
+        primary = self.bold if bold else self.primary
+        if text.isascii() and text.isprintable():
+            widths = self.ascii_bold if bold else self.ascii_widths
+            width = sum(widths[c] for c in text.encode("ascii"))
+            return Prepared(((primary, text, None, None),), width, ())
+        if hint is None and max(text) >= "\u1100":
+            hint = cjk_hint(text)
+        fast = self._prepare_fast(text, bold, hint)
+        if fast is not None:
+            return fast
+        work = []
+        fonts = []
+        substituted = []
+        uncovered = []
+        ignorable = []
+        previous = None
+        for ch in text:
+            cp = ord(ch)
+            category = unicodedata.category(ch)
+            if is_ignorable(cp):
+                work.append(ch)
+                fonts.append(previous)
+                ignorable.append(True)
+                substituted.append(False)
+                continue
+            font = None
+            if never_covered(category):
+                uncovered.append(ch)
+            elif previous is not None and category[0] in "MPZ" and cp in previous.cover:
+                # Marks, punctuation and spaces stay with the run they sit in.
+                font = previous
+            else:
+                font = self.font_for(cp, bold, hint)
+                if font is None:
+                    uncovered.append(ch)
+            substituted.append(font is None)
+            if font is None:
+                ch, font = MARKER, self.primary
+            work.append(ch)
+            fonts.append(font)
+            ignorable.append(False)
+            previous = font
+        # Leading invisible characters join the first visible run.
+        first = next((f for f in fonts if f is not None), primary)
+        fonts = [f or first for f in fonts]
+        work_text = "".join(work)
+
+        if any(unicodedata.bidirectional(ch) in RTL_TYPES for ch in work_text):
+            runs = visual_runs(work_text)
+        else:
+            runs = [(0, len(work_text), False)]
+
+        segments = []
+        width = 0.0
+        codepoints = [ord(ch) for ch in work_text]
+        for start, end, rtl in runs:
+            pieces = []
+            i = start
+            while i < end:
+                j = i + 1
+                while j < end and fonts[j] is fonts[i]:
+                    j += 1
+                pieces.append((i, j, fonts[i]))
+                i = j
+            if rtl:
+                pieces.reverse()
+            for a, b, font in pieces:
+                chunk = work_text[a:b]
+                needs_shaping = (
+                    rtl
+                    or font.shaped
+                    or any(unicodedata.category(ch)[0] == "M" for ch in chunk)
+                    or any(ignorable[a:b])
+                )
+                original = text[a:b]
+                if rtl:
+                    original = original[::-1]
+                if not needs_shaping:
+                    actual = original if any(substituted[a:b]) else None
+                    segments.append((font, chunk, None, actual))
+                    width += font.width(chunk)
+                    continue
+                glyphs, advance, missing = self._shape(font, codepoints, a, b, rtl)
+                uncovered.extend(work_text[c] for c in missing)
+                if glyphs:
+                    codes = "".join(chr(g[0]) for g in glyphs)
+                    segments.append((font, codes, glyphs, original))
+                    width += advance
+        return Prepared(tuple(segments), width, tuple(uncovered))
+
+    def _table(self, bold, hint):
+        key = (bold, hint)
+        table = self._tables.get(key)
+        if table is None:
+            table = self._tables[key] = CharTable(self, bold, hint)
+        return table
+
+    def _prepare_fast(self, text, bold, hint):
+        """One font, one direction (most names): no per-character work beyond a lookup."""
+        table = self._table(bold, hint)
+        font = None
+        rtl = ltr = marks = neutrals = False
+        for ch in text:
+            found, kind = table[ch]
+            if kind in (PLAIN, RIGHT_TO_LEFT):
+                if found is not font:
+                    if font is not None:
+                        return None
+                    font = found
+                if kind == PLAIN:
+                    ltr = True
+                else:
+                    rtl = True
+            elif kind == NEUTRAL:
+                neutrals = True
+            elif kind == MARK:
+                marks = True
+            else:
+                return None
+        if font is None or (rtl and ltr):
+            return None
+        if (neutrals or marks) and not all(ord(ch) in font.cover for ch in text):
+            return None
+        if not (rtl or marks or font.shaped):
+            return Prepared(((font, text, None, None),), font.width(text), ())
+        codepoints = [ord(ch) for ch in text]
+        glyphs, advance, missing = self._shape(font, codepoints, 0, len(text), rtl)
+        uncovered = tuple(text[i] for i in missing)
+        codes = "".join(chr(g[0]) for g in glyphs)
+        actual = text[::-1] if rtl else text
+        return Prepared(((font, codes, glyphs, actual),), advance, uncovered)
+
+    def _shape(self, font, codepoints, start, end, rtl):
+        buf = hb.Buffer()
+        buf.add_codepoints(codepoints, start, end - start)
+        buf.direction = "rtl" if rtl else "ltr"
+        buf.guess_segment_properties()
+        buf.flags = hb.BufferFlags.REMOVE_DEFAULT_IGNORABLES
+        hb.shape(font.hb_font, buf)
+        scale = font.scale
+        glyphs = []
+        missing = []
+        advance = 0.0
+        for info, pos in zip(buf.glyph_infos, buf.glyph_positions, strict=True):
+            if info.codepoint == 0:
+                # .notdef: never drawn; count the character it stood for.
+                missing.append(info.cluster)
+                continue
+            code = font.code_for_glyph(info.codepoint)
+            nominal = font.widths.get(code, font.default_width)
+            x_advance = pos.x_advance * scale
+            glyphs.append((code, nominal, x_advance, pos.x_offset * scale, pos.y_offset * scale))
+            advance += x_advance
+        return tuple(glyphs), advance, missing
+
+
+def cjk_hint(text):
+    """Which CJK font to try first: Japanese with kana, Korean with Hangul, else Chinese."""
+    for ch in text:
+        cp = ord(ch)
+        if 0x3040 <= cp <= 0x30FF or 0x31F0 <= cp <= 0x31FF or 0xFF66 <= cp <= 0xFF9F:
+            return "ja"
+        if 0xAC00 <= cp <= 0xD7AF or 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F:
+            return "ko"
+    return None
+
+
+def num(value):
+    """A number as PDF operators want it: short, no exponent."""
+    if value == int(value):
+        return str(int(value))
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def actual_text(text):
+    return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
+
+
+class Writer:
+    """PDF text operators for one document: the font subsets are per document."""
+
+    def __init__(self, engine, doc):
+        self.engine = engine
+        self.doc = doc
+        self.refs = {}
+        self.codes = {}
+        self.cells = {}
+        self.uncovered = {}
+
+    def ref(self, font, subset):
+        key = (font, subset)
+        ref = self.refs.get(key)
+        if ref is None:
+            ref = self.refs[key] = font.ttf.getSubsetInternalName(subset, self.doc)
+        return ref
+
+    def text(self, text, size, bold=False, hint=None):
+        """(operators, width in points, uncovered characters) of a string at a size."""
+        key = (text, size, bold, hint)
+        cell = self.cells.get(key)
+        if cell is None:
+            if len(self.cells) >= CELL_CACHE:
+                self.cells.clear()
+            prepared = self.engine.prepare(text, bold, hint)
+            ops = self._ops(prepared, num(size))
+            cell = self.cells[key] = (ops, prepared.width * size / 1000, prepared.uncovered)
+        return cell
+
+    def _ops(self, prepared, size):
+        out = []
+        for font, codes, glyphs, actual in prepared.segments:
+            if actual is not None:
+                out.append(f"/Span<</ActualText{actual_text(actual)}>>BDC")
+            if glyphs is None:
+                if codes.isascii():
+                    # asciiReadable: ReportLab keeps printable ASCII at its own codes in subset 0.
+                    out.append(f"{self.ref(font, 0)} {size} Tf <{codes.encode().hex()}> Tj")
+                else:
+                    for subset, data in font.ttf.splitString(codes, self.doc):
+                        out.append(f"{self.ref(font, subset)} {size} Tf <{data.hex()}> Tj")
+            else:
+                out.append(self._shaped_ops(font, glyphs, size))
+            if actual is not None:
+                out.append("EMC")
+        return " ".join(out)
+
+    def _encode(self, font, code):
+        key = (font, code)
+        found = self.codes.get(key)
+        if found is None:
+            ((subset, data),) = font.ttf.splitString(chr(code), self.doc)
+            found = self.codes[key] = (self.ref(font, subset), data.hex())
+        return found
+
+    def _shaped_ops(self, font, glyphs, size):
+        """TJ arrays placing each glyph where HarfBuzz put it; rises for vertical offsets."""
+        out = []
+        items = []
+        current_ref = None
+        rise = 0.0
+        size_value = float(size)
+
+        def flush():
+            if items:
+                out.append("[" + " ".join(items) + "] TJ")
+                items.clear()
+
+        def adjust(value):
+            # TJ numbers move left by value/1000 em; merge with a number just before.
+            if abs(value) < 0.01:
+                return
+            if items and not items[-1].startswith("<"):
+                value += float(items.pop())
+                if abs(value) < 0.01:
+                    return
+            items.append(num(round(value, 3)))
+
+        for code, nominal, advance, x_off, y_off in glyphs:
+            ref, data = self._encode(font, code)
+            if ref != current_ref or y_off != rise:
+                flush()
+                if ref != current_ref:
+                    out.append(f"{ref} {size} Tf")
+                    current_ref = ref
+                if y_off != rise:
+                    out.append(f"{num(round(y_off * size_value / 1000, 3))} Ts")
+                    rise = y_off
+            adjust(-x_off)
+            if items and items[-1].startswith("<"):
+                items[-1] = items[-1][:-1] + data + ">"
+            else:
+                items.append(f"<{data}>")
+            adjust(x_off + nominal - advance)
+        flush()
+        if rise:
+            out.append("0 Ts")
+        return " ".join(out)
+
+    def fitted(self, text, size, bold=False, hint=None, max_width=None, align="left", count=True):
+        """(Tm scale, x shift, operators): text squeezed to max_width if longer, and aligned."""
+        ops, width, uncovered = self.text(text, size, bold, hint)
+        scale = "1"
+        if max_width is not None and width > max_width:
+            scale = f"{max_width / width:.4f}"
+            width = max_width
+        shift = -width if align == "right" else -width / 2 if align == "center" else 0.0
+        if uncovered and count:
+            for ch in uncovered:
+                self.uncovered[ch] = self.uncovered.get(ch, 0) + 1
+        return scale, shift, ops
+
+    def place(
+        self, text, x, y, size, bold=False, hint=None, max_width=None, align="left", count=True
+    ):
+        """Operators (inside BT/ET) drawing text with its left, right or centre at x."""
+        scale, shift, ops = self.fitted(text, size, bold, hint, max_width, align, count)
+        return f"{scale} 0 0 1 {x + shift:.2f} {y:.2f} Tm {ops}"
+
+    def ascii(self, text, x, y, size, align="left", bold=False):
+        """place() for printable ASCII in the primary font (numbers, dates, labels), uncached."""
+        engine = self.engine
+        font, widths = (
+            (engine.bold, engine.ascii_bold) if bold else (engine.primary, engine.ascii_widths)
+        )
+        data = text.encode("ascii")
+        if align != "left":
+            width = sum(widths[c] for c in data) * size / 1000
+            x -= width if align == "right" else width / 2
+        return f"1 0 0 1 {x:.2f} {y:.2f} Tm {self.ref(font, 0)} {num(size)} Tf <{data.hex()}> Tj"
+
+    def width(self, text, size, bold=False, hint=None):
+        return self.engine.prepare(text, bold, hint).width * size / 1000

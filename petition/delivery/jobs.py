@@ -1,0 +1,29 @@
+"""The background job that builds a bundle for staff: kind "delivery_pdf"."""
+
+import contextlib
+
+from flask import has_app_context
+
+from .. import jobs
+from ..extensions import db
+from ..models import Petition
+from .build import DeliveryError, build_delivery, default_out
+
+
+@jobs.handler("delivery_pdf")
+def delivery_pdf(app, job_id, params, report):
+    """Build under instance/deliveries/; params: petition_id, since_last, staff_id, created_by."""
+    context = contextlib.nullcontext() if has_app_context() else app.app_context()
+    with context:
+        petition = db.session.get(Petition, params["petition_id"])
+        if petition is None:
+            raise DeliveryError("the petition no longer exists")
+        result = build_delivery(
+            petition,
+            default_out(app.instance_path, petition.slug),
+            since_last=bool(params.get("since_last")),
+            created_by=params.get("created_by") or "staff",
+            staff_id=params.get("staff_id"),
+            progress=report,
+        )
+        return result.as_dict()

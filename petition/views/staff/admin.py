@@ -1,0 +1,195 @@
+"""Admin only: staff accounts and the audit log."""
+
+import json
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from wtforms import EmailField, PasswordField, SelectField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from ... import auth
+from ...extensions import db
+from ...models import STAFF_ROLES, AuditLog, Petition, Staff
+from ...signing import InvalidEmail, check_email
+from . import bp
+
+admin_required = auth.staff_required("admin")
+AUDIT_PAGE_SIZE = 50
+
+
+class StaffForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        filters=[lambda v: v.strip().lower() if v else v],
+        validators=[DataRequired(_l("Please enter an email address.")), Length(max=320)],
+    )
+    role = SelectField(_l("Role"), choices=list(STAFF_ROLES))
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[
+            DataRequired(_l("Please set a password.")),
+            Length(
+                min=auth.MIN_PASSWORD,
+                max=1000,
+                message=_l("Use at least %(n)s characters.", n=auth.MIN_PASSWORD),
+            ),
+        ],
+    )
+
+    def validate_email(self, field):
+        try:
+            check_email(field.data)
+        except InvalidEmail as exc:
+            raise ValidationError(
+                _l("This email address is not valid: %(reason)s", reason=str(exc))
+            ) from None
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=list(STAFF_ROLES))
+
+
+@bp.get("/accounts")
+@admin_required
+def accounts(error=None, status=200):
+    staff = db.session.execute(select(Staff).order_by(Staff.email)).scalars().all()
+    return render_template(
+        "staff/accounts.html", accounts=staff, roles=STAFF_ROLES, error=error
+    ), status
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+@admin_required
+def account_new():
+    form = StaffForm()
+    if form.validate_on_submit():
+        try:
+            account = auth.create_staff(form.email.data, form.password.data, form.role.data)
+            db.session.flush()
+            auth.audit("staff.create", email=account.email, role=account.role, via="web")
+            db.session.commit()
+        except auth.AccountError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+        except IntegrityError:
+            db.session.rollback()
+            form.email.errors.append(_("There is already an account for this address."))
+        else:
+            flash(_("Account created for %(email)s.", email=account.email), "success")
+            return redirect(url_for("staff.accounts"), code=303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("staff/account_new.html", form=form), status
+
+
+def other_account(staff_id):
+    """The account to change, or an error message: nobody changes their own role or status."""
+    account = db.session.get(Staff, staff_id)
+    if account is None:
+        return None, _("There is no such account.")
+    if account.id == current_user.id:
+        return None, _("You cannot change your own account; ask another admin.")
+    return account, None
+
+
+@bp.post("/accounts/<int:staff_id>/deactivate")
+@admin_required
+def account_deactivate(staff_id):
+    return set_active(staff_id, False)
+
+
+@bp.post("/accounts/<int:staff_id>/reactivate")
+@admin_required
+def account_reactivate(staff_id):
+    return set_active(staff_id, True)
+
+
+def set_active(staff_id, active):
+    account, error = other_account(staff_id)
+    if error:
+        return accounts(error=error, status=400)
+    if account.active != active:
+        account.active = active
+        # A deactivated account's sessions end at its next request (load_staff refuses it).
+        auth.audit("staff.reactivate" if active else "staff.deactivate", email=account.email)
+        db.session.commit()
+    if active:
+        flash(_("%(email)s can log in again.", email=account.email), "success")
+    else:
+        flash(_("%(email)s is deactivated and logged out.", email=account.email), "success")
+    return redirect(url_for("staff.accounts"), code=303)
+
+
+@bp.post("/accounts/<int:staff_id>/role")
+@admin_required
+def account_role(staff_id):
+    form = RoleForm()
+    if not form.validate():
+        return accounts(error=_("Choose one of the roles."), status=400)
+    account, error = other_account(staff_id)
+    if error:
+        return accounts(error=error, status=400)
+    if account.role != form.role.data:
+        auth.audit("staff.role", email=account.email, old=account.role, new=form.role.data)
+        account.role = form.role.data
+        db.session.commit()
+        flash(_("%(email)s is now %(role)s.", email=account.email, role=account.role), "success")
+    return redirect(url_for("staff.accounts"), code=303)
+
+
+def describe(detail):
+    """An audit entry's JSON detail as (key, text) pairs for the page."""
+    try:
+        data = json.loads(detail or "{}")
+    except ValueError:
+        return [("", detail)]
+    if not isinstance(data, dict):
+        return [("", str(data))]
+    pairs = []
+    for key, value in data.items():
+        if isinstance(value, dict) and set(value) == {"old", "new"}:
+            text = f"{as_text(value['old'])} → {as_text(value['new'])}"
+        else:
+            text = as_text(value)
+        pairs.append((key, text))
+    return pairs
+
+
+def as_text(value):
+    if value is None:
+        return "–"
+    if isinstance(value, list):
+        return "; ".join(as_text(v) for v in value) or "–"
+    return str(value)
+
+
+@bp.get("/audit")
+@admin_required
+def audit_log():
+    petition_id = request.args.get("petition", type=int)
+    staff_id = request.args.get("staff", type=int)
+    page_number = max(1, request.args.get("page", 1, type=int))
+    query = select(AuditLog).order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+    if petition_id:
+        query = query.where(AuditLog.petition_id == petition_id)
+    if staff_id:
+        query = query.where(AuditLog.staff_id == staff_id)
+    page = db.paginate(query, page=page_number, per_page=AUDIT_PAGE_SIZE, error_out=False)
+    petitions = db.session.execute(
+        select(Petition.id, Petition.slug, Petition.title).order_by(Petition.title)
+    ).all()
+    staff = db.session.execute(select(Staff.id, Staff.email).order_by(Staff.email)).all()
+    return render_template(
+        "staff/audit.html",
+        page=page,
+        entries=[(entry, describe(entry.detail)) for entry in page.items],
+        petitions=petitions,
+        titles={p.id: p for p in petitions},
+        staff=staff,
+        petition_id=petition_id,
+        staff_id=staff_id,
+    )

@@ -1,0 +1,436 @@
+"""The delivery bundle: every script prints and extracts, fonts embedded, hash, since-last."""
+
+import datetime as dt
+import hashlib
+import json
+import re
+import subprocess
+import unicodedata
+
+import pytest
+from sqlalchemy import select
+
+from petition.delivery import canonical, fonts, layout
+from petition.extensions import db
+from petition.models import AuditLog, Delivery, Job, Petition, Signature, utcnow
+from tests.conftest import csrf_token
+from tests.services import require_tool
+
+PASSWORD = "correct horse battery staple"
+
+# Real names in their scripts, with a city in the same country.
+PEOPLE = [
+    ("Zoé Lefèvre", "FR", "Paris"),
+    ("Nguyễn Thị Minh Khai", "VN", "Hà Nội"),
+    ("Řehoř Dvořák", "CZ", "Brno"),
+    ("Małgorzata Wiśniewska", "PL", "Kraków"),
+    ("Алексей Смирнов", "RU", "Москва"),
+    ("Γιώργος Παπαδόπουλος", "GR", "Θεσσαλονίκη"),
+    ("נועה כהן", "IL", "תל אביב"),
+    ("أحمد حسن", "EG", "القاهرة"),
+    ("سارا محمدی", "IR", "تهران"),
+    ("प्रिया शर्मा", "IN", "मुंबई"),
+    ("அனிதா ராமன்", "LK", "சென்னை"),
+    ("สมชาย ใจดี", "TH", "กรุงเทพมหานคร"),
+    ("王伟", "CN", "北京"),
+    ("佐藤 花子", "JP", "東京"),
+    ("김민준", "KR", "서울"),
+    ("ნინო ბერიძე", "GE", "თბილისი"),
+    ("Անի Հակոբյան", "AM", "Երևան"),
+    ("አበበ በቀለ", "ET", "አዲስ አበባ"),
+    ("Siobhán Ó Briain", "IE", None),
+]
+BIDI_CONTROLS = dict.fromkeys(
+    [*range(0x200E, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+
+
+def tools():
+    require_tool("qpdf", "qpdf")
+    for tool in ("pdftotext", "pdffonts", "pdfinfo"):
+        require_tool(tool, "poppler-utils")
+
+
+def normal(text):
+    """Text as compared: NFKC, no bidi controls, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text).translate(BIDI_CONTROLS)
+    return " ".join(text.split())
+
+
+def pdf_text(path):
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
+    return normal(out.stdout.decode("utf-8"))
+
+
+def pdf_pages(path):
+    out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    return int(re.search(r"^Pages:\s+(\d+)", out.stdout, re.M).group(1))
+
+
+def add_signatures(app, petition_id, people, start=0, state="confirmed"):
+    """Signatures confirmed a minute apart; returns their ids."""
+    from petition import counting
+
+    base = utcnow() - dt.timedelta(days=3)
+    ids = []
+    with app.app_context():
+        for i, (name, country, city) in enumerate(people, start=start):
+            moment = base + dt.timedelta(minutes=i)
+            email = f"signer{i}@example.org"
+            signature = Signature(
+                petition_id=petition_id,
+                name=name,
+                email=email,
+                canonical_email=email,
+                country=country,
+                city=city,
+                postcode="75001",
+                ip="203.0.113.7",
+                state=state,
+                created_at=moment,
+                confirmed_at=moment if state == "confirmed" else None,
+                mail_count=1,
+                mail_window_start=moment,
+            )
+            db.session.add(signature)
+            db.session.flush()
+            ids.append(signature.id)
+        counting.recount(db.session.get(Petition, petition_id))
+        db.session.commit()
+    return ids
+
+
+def build(app, out, *args):
+    result = app.test_cli_runner().invoke(
+        args=["delivery", "pdf", "speak-out", "--out", str(out), *args]
+    )
+    return result
+
+
+def printed(output, key):
+    return re.search(rf"^{key}: (.+)$", output, re.M).group(1)
+
+
+@pytest.fixture
+def petition_id(make_petition):
+    return make_petition(
+        milestones=((5, "Five people"), (1000, "A thousand")),
+        endorsers="Amnesty Example\nFédération des Exemples\nمنظمة المثال",
+    )
+
+
+def test_every_script_prints_embedded_extractable_and_hashed(app, petition_id, tmp_path):
+    tools()
+    ids = add_signatures(app, petition_id, PEOPLE)
+    out = tmp_path / "bundle.pdf"
+    result = build(app, out)
+    assert result.exit_code == 0, result.output
+    assert "characters no font could print: none" in result.output
+
+    assert subprocess.run(["qpdf", "--check", str(out)], capture_output=True).returncode == 0
+
+    listing = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True, check=True)
+    rows = listing.stdout.splitlines()[2:]
+    assert len(rows) >= 15  # a font per script
+    for row in rows:
+        emb, sub, uni = row.split()[-5:-2]
+        assert (emb, uni) == ("yes", "yes"), row
+    assert "Helvetica" not in listing.stdout
+
+    text = pdf_text(out)
+    for name, _country, city in PEOPLE:
+        assert normal(name) in text, name
+        if city:
+            assert normal(city) in text, city
+    assert "@" not in text
+    assert "203.0.113.7" not in text and "75001" not in text
+
+    with app.app_context():
+        delivery = db.session.execute(select(Delivery)).scalar_one()
+        signatures = db.session.execute(select(Signature)).scalars().all()
+        expected = canonical.row_hash(canonical.bundle_rows(signatures))
+        counts = {}
+        for s in signatures:
+            counts[s.country] = counts.get(s.country, 0) + 1
+        order = sorted(counts, key=canonical.country_sort_key)
+        list_pages = layout.count_pages([counts[c] for c in order])
+    assert (delivery.number, delivery.created_by, delivery.rows) == (1, "cli", len(PEOPLE))
+    assert (delivery.first_signature_id, delivery.last_signature_id) == (0, max(ids))
+    assert delivery.sha256 == expected == printed(result.output, "sha256")
+    assert delivery.file_path == str(out)
+    pages = pdf_pages(out)
+    assert pages == delivery.pages == int(printed(result.output, "pages"))
+    assert pages - list_pages == 2  # the cover letter and the summary
+    # The summary: row count, the hash and how it is computed.
+    assert f"Rows {len(PEOPLE)}" in text
+    assert f"SHA-256 {expected}" in text
+    assert "separated by tabs and ended by a line feed, in UTF-8" in text
+    assert "Amnesty Example Fédération des Exemples" in text
+    assert "Five people (reached" in text
+    assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
+
+
+def test_the_list_runs_in_country_name_order_with_subtotals(app, petition_id, tmp_path):
+    tools()
+    add_signatures(
+        app,
+        petition_id,
+        [("Lea Graf", "CH", "Zürich"), ("Anna Schröder", "DE", "Köln"), ("José Ángel", "ES", None)],
+    )
+    out = tmp_path / "bundle.pdf"
+    assert build(app, out).exit_code == 0
+    text = pdf_text(out)
+    body = text[text.index("Germany No. Name") :]
+    assert body.index("Anna Schröder") < body.index("José Ángel") < body.index("Lea Graf")
+    assert "Subtotal, Germany 1" in body
+    assert re.search(r"1 Anna Schröder Köln Germany \d{4}-\d\d-\d\d", body)
+
+
+def test_since_last_delivers_only_new_signatures(app, petition_id, tmp_path):
+    tools()
+    add_signatures(app, petition_id, PEOPLE[:4])
+    first = build(app, tmp_path / "one.pdf")
+    assert first.exit_code == 0, first.output
+    new = [("Jürgen Weiß", "DE", "Berlin"), ("Олена Шевченко", "UA", "Київ")]
+    new_ids = add_signatures(app, petition_id, new, start=100)
+    add_signatures(app, petition_id, [("Still Pending", "FR", None)], start=200, state="pending")
+
+    second = build(app, tmp_path / "two.pdf", "--since-last")
+    assert second.exit_code == 0, second.output
+    assert printed(second.output, "rows") == "2"
+    with app.app_context():
+        one, two = db.session.execute(select(Delivery).order_by(Delivery.number)).scalars()
+        newest = db.session.execute(select(Signature.id).order_by(Signature.id.desc())).scalar()
+        added = db.session.execute(select(Signature).where(Signature.id.in_(new_ids))).scalars()
+        expected = canonical.row_hash(canonical.bundle_rows(added))
+    assert (one.number, two.number) == (1, 2)
+    assert two.first_signature_id == one.last_signature_id
+    assert two.last_signature_id == newest
+    assert two.rows == 2 and two.sha256 == expected
+    text = pdf_text(tmp_path / "two.pdf")
+    assert "Jürgen Weiß" in text and "Олена Шевченко" in text
+    for name, _country, _city in PEOPLE[:4]:
+        assert normal(name) not in text
+    assert "Still Pending" not in text
+    assert "Signatures confirmed since delivery number 1" in text
+
+    nothing = build(app, tmp_path / "three.pdf", "--since-last")
+    assert nothing.exit_code != 0
+    assert "no new confirmed signatures since delivery 2" in nothing.output
+
+
+def test_characters_no_font_covers_are_counted_and_still_extracted(app, petition_id, tmp_path):
+    tools()
+    tangut = "\U00017000"
+    add_signatures(
+        app,
+        petition_id,
+        [("Ana \ue000 Souza", "BR", None), ("X\ue000 " + tangut, "FR", "Lyon")],
+    )
+    out = tmp_path / "bundle.pdf"
+    result = build(app, out)
+    assert result.exit_code == 0, result.output
+    assert "characters no font could print: 3 (U+E000 x2, U+17000 x1)" in result.output, (
+        result.output
+    )
+    assert subprocess.run(["qpdf", "--check", str(out)], capture_output=True).returncode == 0
+    # The marker is drawn; the names as stored come back out through ActualText.
+    assert "Ana \ue000 Souza" in pdf_text(out)
+
+
+def test_a_build_that_lost_its_number_leaves_the_winner_alone(
+    app, petition_id, tmp_path, monkeypatch
+):
+    from petition.delivery import build as build_module
+
+    add_signatures(app, petition_id, PEOPLE[:2])
+    out = tmp_path / "bundle.pdf"
+    out.write_bytes(b"the winner's file")
+    read_plan = build_module.read_plan
+
+    def stale(conn, *args):
+        plan = read_plan(conn, *args)
+        with app.app_context():
+            # Another build records number 1 while this one is drawing it.
+            db.session.add(Delivery(petition_id=petition_id, number=1, sha256="0" * 64))
+            db.session.commit()
+        return plan
+
+    monkeypatch.setattr(build_module, "read_plan", stale)
+    with app.app_context(), pytest.raises(build_module.DeliveryError, match="number 1"):
+        petition = db.session.get(Petition, petition_id)
+        build_module.build_delivery(petition, str(out), processes=1)
+    assert out.read_bytes() == b"the winner's file"
+    assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
+
+
+def test_nothing_to_deliver_is_an_error(app, petition_id, tmp_path):
+    tools()
+    add_signatures(app, petition_id, [("Only Pending", "FR", None)], state="pending")
+    result = build(app, tmp_path / "bundle.pdf")
+    assert result.exit_code != 0
+    assert "there are no confirmed signatures to deliver" in result.output
+
+
+# --- the canonical form, the layout and the fonts, without a PDF -------------------------
+
+
+def test_canonical_form_is_documented_bytes():
+    rows = [
+        (1, "Zoé\tLefèvre", None, "FR", "2026-01-02"),
+        (2, "Jürgen", "Köln", "DE", "2026-01-03"),
+    ]
+    by_hand = "1\tZoé Lefèvre\t\tFR\t2026-01-02\n2\tJürgen\tKöln\tDE\t2026-01-03\n"
+    assert canonical.row_hash(rows) == hashlib.sha256(by_hand.encode("utf-8")).hexdigest()
+    # Decomposed input hashes as its NFC form.
+    decomposed = [(1, "Zoe\u0301 Lefe\u0300vre", "", "FR", "2026-01-02")]
+    assert canonical.row_hash(decomposed) == canonical.row_hash(
+        [(1, "Zoé Lefèvre", "", "FR", "2026-01-02")]
+    )
+
+
+def test_bundle_rows_order_by_country_name_then_time_then_id(tmp_path):
+    class S:
+        def __init__(self, id, country, minute):
+            self.id, self.name, self.city, self.country = id, f"n{id}", None, country
+            self.confirmed_at = dt.datetime(2026, 1, 1, 23, minute, tzinfo=dt.UTC)
+
+    rows = canonical.bundle_rows(
+        [S(1, "CH", 0), S(2, "ES", 5), S(3, "DE", 9), S(4, "DE", 1), S(5, "DE", 1)]
+    )
+    assert [r.name for r in rows] == ["n4", "n5", "n3", "n2", "n1"]  # Germany, Spain, Switzerland
+    assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
+    assert rows[0].date == "2026-01-01"
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "seq,name,city,country,date\n"
+        + "".join(f"{r.seq},{r.name},,{r.country},{r.date}\n" for r in rows),
+        encoding="utf-8",
+    )
+    assert canonical.row_hash(canonical.read_csv(path)) == canonical.row_hash(rows)
+
+
+@pytest.mark.parametrize("counts", [[1], [3, 200, 1, 57], [53], [54], [55], [10_000, 1]])
+def test_pagination_places_every_row_once_within_pages(counts):
+    pages = list(layout.paginate(counts))
+    assert len(pages) == layout.count_pages(counts)
+    seq = 1
+    for page in pages:
+        units = 0
+        for block in page:
+            if isinstance(block, layout.Rows):
+                assert block.first_seq == seq
+                seq += block.count
+                units += block.count
+            elif isinstance(block, layout.Heading):
+                units += layout.HEADING_UNITS
+            else:
+                units += layout.SUBTOTAL_UNITS
+        assert units <= layout.UNITS_PER_PAGE
+    assert seq - 1 == sum(counts)
+    parts = list(layout.volumes(iter(pages), 120))
+    assert sum(part.rows for part in parts) == sum(counts)
+    assert sum(len(part.pages) for part in parts) == len(pages)
+
+
+def test_right_to_left_runs_come_in_display_order():
+    # "abc", then the Hebrew word reversed, then the digits left to right, then "def".
+    runs = fonts.visual_runs("abc אבג 12 def")
+    assert [(s, e, rtl) for s, e, rtl in runs] == [
+        (0, 4, False),
+        (8, 10, False),
+        (4, 8, True),
+        (10, 14, False),
+    ]
+    assert fonts.visual_runs("נועה כהן") == [(0, 8, True)]
+
+
+def test_every_sample_name_gets_glyphs_without_notdef():
+    engine = fonts.TextEngine()
+    for name, country, city in PEOPLE:
+        for text in (name, city or ""):
+            if not text:
+                continue
+            prepared = engine.prepare(text, hint={"JP": "ja", "KR": "ko"}.get(country))
+            assert prepared.uncovered == (), text
+            for font, codes, _glyphs, _actual in prepared.segments:
+                for code in map(ord, codes):
+                    assert font.ttf.face.charToGlyph.get(code, 0) != 0, (text, hex(code))
+
+
+# --- staff: start a build, watch it, download it -------------------------------------------
+
+
+def test_staff_build_a_bundle_watch_it_and_download_it(app, client, petition_id, tmp_path):
+    tools()
+    add_signatures(app, petition_id, PEOPLE[:6])
+    created = app.test_cli_runner().invoke(
+        args=["staff", "create", "lead@example.org", "--role", "campaigner", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
+    assert created.exit_code == 0, created.output
+    assert client.get("/staff/petitions/speak-out/deliveries").status_code == 302  # log in first
+    login = client.post(
+        "/staff/login",
+        data={
+            "csrf_token": csrf_token(client, "/staff/login"),
+            "email": "lead@example.org",
+            "password": PASSWORD,
+        },
+    )
+    assert login.status_code == 303
+
+    page = client.get("/staff/petitions/speak-out/deliveries")
+    assert page.status_code == 200
+    assert "No delivery yet." in page.get_data(as_text=True)
+    assert (
+        client.post("/staff/petitions/speak-out/deliveries", data={"scope": "all"}).status_code
+        == 400
+    )
+    started = client.post(
+        "/staff/petitions/speak-out/deliveries",
+        data={
+            "csrf_token": csrf_token(client, "/staff/petitions/speak-out/deliveries"),
+            "scope": "all",
+        },
+    )
+    assert started.status_code == 303
+    running = client.get("/staff/petitions/speak-out/deliveries").get_data(as_text=True)
+    job_url = re.search(r'data-job-url="([^"]+)"', running).group(1)
+    assert "<progress" in running and "staff-jobs.js" in running
+    assert client.get(job_url).get_json()["state"] == "queued"
+
+    from petition import jobs
+
+    with app.app_context():
+        assert jobs.run_one(app) is True
+        entry = db.session.execute(
+            select(AuditLog).where(AuditLog.action == "delivery.start")
+        ).scalar_one()
+        assert entry.petition_id == petition_id and json.loads(entry.detail)["since_last"] is False
+        job = db.session.execute(select(Job)).scalar_one()
+        assert job.staff_id is not None
+    status = client.get(job_url).get_json()
+    assert status["state"] == "done", status
+    assert status["progress"] == status["total"] == 6
+    result = status["result"]
+    assert result["rows"] == 6 and result["path"].startswith(str(tmp_path / "deliveries"))
+    with app.app_context():
+        delivery = db.session.get(Delivery, result["delivery_id"])
+        assert delivery.created_by == "lead@example.org" and delivery.staff_id == job.staff_id
+
+    listing = client.get("/staff/petitions/speak-out/deliveries").get_data(as_text=True)
+    assert delivery.sha256 in listing and "lead@example.org" in listing
+    download = client.get(f"/staff/deliveries/{delivery.id}/download")
+    assert download.status_code == 200
+    assert download.mimetype == "application/pdf"
+    assert download.data.startswith(b"%PDF")
+    assert "speak-out-delivery-1.pdf" in download.headers["Content-Disposition"]
+    download.close()
+
+    client.post(
+        "/staff/logout",
+        data={"csrf_token": csrf_token(client, "/staff/petitions/speak-out/deliveries")},
+    )
+    assert client.get(f"/staff/deliveries/{delivery.id}/download").status_code == 302
+    assert client.get(job_url).status_code == 302
