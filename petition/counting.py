@@ -40,10 +40,9 @@ def add_confirmed(petition_id, country, delta):
     return stamp_milestones(petition_id, total, now)
 
 
-def stamp_milestones(petition_id, total, now=None):
-    """Stamp milestones the total reaches, clear those it fell below; return the new ones."""
-    now = now or utcnow()
-    reached = (
+def stamp_reached(petition_id, total, now=None):
+    """Stamp the milestones the total reaches for the first time; return their ids."""
+    return (
         db.session.execute(
             update(Milestone)
             .where(
@@ -51,12 +50,18 @@ def stamp_milestones(petition_id, total, now=None):
                 Milestone.count <= total,
                 Milestone.reached_at.is_(None),
             )
-            .values(reached_at=now)
+            .values(reached_at=now or utcnow())
             .returning(Milestone.id)
         )
         .scalars()
         .all()
     )
+
+
+def stamp_milestones(petition_id, total, now=None):
+    """Stamp milestones the total reaches, clear those it fell below; return the new ones."""
+    now = now or utcnow()
+    reached = stamp_reached(petition_id, total, now)
     db.session.execute(
         update(Milestone)
         .where(
@@ -171,17 +176,4 @@ def add_confirmed_batch(petition_id, by_country):
         )
     )
     # The count only rose, so unlike stamp_milestones there is nothing to clear.
-    return (
-        db.session.execute(
-            update(Milestone)
-            .where(
-                Milestone.petition_id == petition_id,
-                Milestone.count <= total,
-                Milestone.reached_at.is_(None),
-            )
-            .values(reached_at=now)
-            .returning(Milestone.id)
-        )
-        .scalars()
-        .all()
-    )
+    return stamp_reached(petition_id, total, now)
