@@ -1,5 +1,6 @@
 """Configuration: defaults here, then instance/config.py, then the environment."""
 
+import ipaddress
 import os
 
 DEFAULTS = {
@@ -49,6 +50,25 @@ DEFAULTS = {
     # Who hears when a milestone is reached: a list, or one string of comma-separated addresses.
     "MILESTONE_MAIL_TO": [],
     "ABUSE_CHECKS": True,
+    # Signing defences (petition/abuse.py), all off with ABUSE_CHECKS. A signature that trips
+    # one is held: stored as 'fraudulent' with the rule in moderation_reason and not counted,
+    # while the person sees and gets exactly what a normal signer does; staff can restore it.
+    # Per client address per petition, counted from the signature rows (so across all app
+    # processes): more than SIGN_BURST_COUNT within SIGN_BURST_SECONDS, or more than
+    # SIGN_SUSTAINED_COUNT within SIGN_SUSTAINED_SECONDS, are held.
+    "SIGN_BURST_COUNT": 8,
+    "SIGN_BURST_SECONDS": 120,
+    "SIGN_SUSTAINED_COUNT": 40,
+    "SIGN_SUSTAINED_SECONDS": 3600,
+    # The least time, in seconds, between showing the sign form and posting it; faster, or
+    # without a valid signed form time, is held. 0 turns the rule off.
+    "SIGN_MIN_SECONDS": 3,
+    # Email domains whose signatures are held (subdomains too): a list, or a comma string;
+    # and whether the disposable-mail list of the disposable-email-domains package applies.
+    "BLOCKED_EMAIL_DOMAINS": [],
+    "BLOCK_DISPOSABLE_EMAIL": True,
+    # Client address ranges whose signatures are held: CIDR list, or a comma string.
+    "BLOCKED_NETWORKS": [],
     # Staff login attempts, per client address and per account (Flask-Limiter syntax).
     "LOGIN_LIMIT_PER_ADDRESS": "20 per 10 minutes",
     "LOGIN_LIMIT_PER_ACCOUNT": "10 per 10 minutes",
@@ -66,6 +86,11 @@ DEFAULTS = {
     # The largest CSV staff may upload to /staff/petitions/<slug>/import (imported while the
     # request waits); bigger files go through `flask signatures import`.
     "IMPORT_MAX_BYTES": 16 * 1024 * 1024,
+    # Privacy: `flask privacy erase-ips` clears the client IP of signatures older than this many
+    # days (the IP serves abuse review only); `flask privacy anonymise-due` anonymises closed
+    # petitions whose last delivery is older than ANONYMISE_AFTER_DAYS days.
+    "IP_RETENTION_DAYS": 30,
+    "ANONYMISE_AFTER_DAYS": 90,
 }
 
 PRODUCTION_DEFAULTS = {
@@ -80,8 +105,18 @@ BOOLEAN_KEYS = {
     "MAIL_USE_TLS",
     "JOBS_IN_PROCESS",
     "ABUSE_CHECKS",
+    "BLOCK_DISPOSABLE_EMAIL",
     "SESSION_COOKIE_SECURE",
     "HSTS",
+}
+
+
+INTEGER_KEYS = {
+    "SIGN_BURST_COUNT",
+    "SIGN_BURST_SECONDS",
+    "SIGN_SUSTAINED_COUNT",
+    "SIGN_SUSTAINED_SECONDS",
+    "SIGN_MIN_SECONDS",
 }
 
 
@@ -94,6 +129,13 @@ def as_bool(value):
     if isinstance(value, str):
         return value.strip().lower() not in {"", "0", "false", "no", "off"}
     return bool(value)
+
+
+def as_list(value):
+    """A list as given, or one string of comma-separated items."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return list(value or [])
 
 
 def database_url(url):
@@ -141,9 +183,19 @@ def load(app, test_config=None):
     if not app.config["RATELIMIT_STORAGE_URI"]:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
     app.config["RATELIMIT_ENABLED"] = app.config["ABUSE_CHECKS"]
-    recipients = app.config["MILESTONE_MAIL_TO"]
-    if isinstance(recipients, str):
-        app.config["MILESTONE_MAIL_TO"] = [a.strip() for a in recipients.split(",") if a.strip()]
+    for key in ("MILESTONE_MAIL_TO", "BLOCKED_EMAIL_DOMAINS", "BLOCKED_NETWORKS"):
+        app.config[key] = as_list(app.config[key])
+    app.config["BLOCKED_EMAIL_DOMAINS"] = [
+        d.lower().strip(".") for d in app.config["BLOCKED_EMAIL_DOMAINS"]
+    ]
+    try:
+        app.config["BLOCKED_NETWORKS"] = [
+            ipaddress.ip_network(n, strict=False) for n in app.config["BLOCKED_NETWORKS"]
+        ]
+    except ValueError as exc:
+        raise ConfigError(f"BLOCKED_NETWORKS: {exc}") from exc
+    for key in INTEGER_KEYS:
+        app.config[key] = int(app.config[key])
 
     if production:
         if not app.config["SECRET_KEY"] or len(str(app.config["SECRET_KEY"])) < 32:

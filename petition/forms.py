@@ -120,6 +120,11 @@ class SignForm(FlaskForm):
     )
     updates = BooleanField(_l("Keep me updated about this campaign"), validators=[checkbox])
     source = HiddenField(filters=[lambda v: clean_source(v)])
+    # Bot traps (petition/abuse.py): never errors, a tripped one holds the signature instead.
+    # The honeypot is hidden from people by CSS and from assistive tech; bots fill it in.
+    website = StringField(_l("Leave this field empty"))
+    # When the form was shown, signed with SECRET_KEY.
+    t = HiddenField()
 
     def __init__(self, *args, language="en", **kwargs):
         self.broken_fields = g.get("undecodable_fields", set()) if has_request_context() else set()

@@ -161,6 +161,8 @@ class Signature(db.Model):
         Index("ix_signatures_petition_state_confirmed", "petition_id", "state", "confirmed_at"),
         # The staff list: newest first with keyset paging, and date ranges.
         Index("ix_signatures_petition_created", "petition_id", "created_at", "id"),
+        # The per-address signing limits (petition/abuse.py): COUNTs bounded by a time window.
+        Index("ix_signatures_petition_ip_created", "petition_id", "ip", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -94,8 +94,13 @@ def invalidate(signatures, reason, staff, petition_id=None):
     return changed
 
 
+# What restore brings back: staff invalidations, and signatures held or marked fraudulent.
+RESTORABLE = ("invalidated", "fraudulent")
+
+
 def restore(signatures, staff, config, petition_id=None):
-    """Undo an invalidation: back to confirmed (and counted) if it had been confirmed, else pending.
+    """Undo an invalidation or a hold: back to confirmed (and counted) if it had been
+    confirmed (a held signature's owner may have confirmed it), else pending.
 
     Returns the signatures that changed. Milestones the count reaches again are stamped; staff
     are not told twice about one they heard of before.
@@ -107,7 +112,7 @@ def restore(signatures, staff, config, petition_id=None):
     now = utcnow()
     changed, counted = [], Counter()
     for signature in rows:
-        if signature.state != "invalidated":
+        if signature.state not in RESTORABLE:
             continue
         # confirmed_at is set only by a confirmation, so it tells where the signature was.
         if signature.confirmed_at is not None:

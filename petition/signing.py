@@ -90,11 +90,13 @@ class SignData:
     ip: str | None = None
 
 
-def sign(petition, data, config):
+def sign(petition, data, config, hold=None):
     """Record a signature or handle a repeat; queue the mail that tells the person.
 
-    Returns "new" or "duplicate" for logs and tests only: the supporter sees the same page
-    either way, so the form never reveals who has signed.
+    `hold` is a reason from abuse.hold_reason: a new signature is then stored as 'fraudulent'
+    with that reason and not counted, yet gets the same mail and page as any other, so a bot
+    cannot tell. Returns "new", "held" or "duplicate" for logs and tests only: the supporter
+    sees the same page either way, so the form never reveals who has signed.
     """
     if not petition.is_open:
         raise PetitionClosed(petition.slug)
@@ -113,6 +115,7 @@ def sign(petition, data, config):
         "locale": data.locale,
         "ip": data.ip,
         "state": "pending" if confirm_first else "confirmed",
+        "moderation_reason": None,
         "created_at": now,
         "confirmed_at": None if confirm_first else now,
         "mail_count": 1,
@@ -120,9 +123,13 @@ def sign(petition, data, config):
     }
     # ON CONFLICT DO NOTHING rather than catching IntegrityError: a racing duplicate waits for
     # the first insert to commit and then simply inserts nothing, with no aborted transaction.
+    inserted = dict(values)
+    if hold:
+        inserted["state"] = "fraudulent"
+        inserted["moderation_reason"] = hold[:500]
     signature_id = db.session.execute(
         insert(Signature)
-        .values(**values)
+        .values(**inserted)
         .on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"])
         .returning(Signature.id)
     ).scalar_one_or_none()
@@ -131,9 +138,10 @@ def sign(petition, data, config):
         if confirm_first:
             send_confirmation(petition, signature_id, data.email.normalized, data.locale, config)
         else:
-            count_in(petition.id, data.country, config)
+            if not hold:
+                count_in(petition.id, data.country, config)
             send_thanks(petition, signature_id, data.email.normalized, data.locale, config)
-        return "new"
+        return "held" if hold else "new"
 
     existing = db.session.execute(
         select(Signature).where(
@@ -171,6 +179,7 @@ def reactivate(signature, values, confirm_first, config):
     """Someone who withdrew signs again: the row starts over with the new details."""
     fields = {k: values[k] for k in ("name", "email", "country", "city", "postcode", "updates")}
     fields["source"] = values["source"]
+    fields["moderation_reason"] = values["moderation_reason"]
     fields["state"] = values["state"]
     fields["confirmed_at"] = values["confirmed_at"]
     fields["withdrawn_at"] = None
@@ -268,6 +277,8 @@ def confirm(plain_token, config):
     signature = token.signature
     if signature.state == "confirmed":
         return "already", signature
+    if is_held(signature):
+        return confirm_held(signature, token)
     if signature.state != "pending":
         return signature.state, signature
     if not signature.petition.is_open:
@@ -288,6 +299,39 @@ def confirm(plain_token, config):
     return "confirmed", signature
 
 
+def is_held(signature):
+    """Held by an abuse check (abuse.HELD), as opposed to marked fraudulent by staff."""
+    return signature.state == "fraudulent" and (signature.moderation_reason or "").startswith(
+        "held: "
+    )
+
+
+def confirm_held(signature, token):
+    """A held signature's owner confirms: record it, count nothing, answer as if counted.
+
+    confirmed_at tells staff restore (moderation.restore) to bring it back as confirmed.
+    """
+    if signature.confirmed_at is not None:
+        return "already", signature
+    if not signature.petition.is_open:
+        return "closed", signature
+    now = utcnow()
+    changed = db.session.execute(
+        update(Signature)
+        .where(
+            Signature.id == signature.id,
+            Signature.state == "fraudulent",
+            Signature.confirmed_at.is_(None),
+        )
+        .values(confirmed_at=now)
+    ).rowcount
+    db.session.refresh(signature)
+    if not changed:
+        return ("already" if signature.confirmed_at is not None else signature.state), signature
+    token.used_at = now
+    return "confirmed", signature
+
+
 def withdraw(plain_token):
     """Withdraw the signature behind a link; safe to repeat. Returns (outcome, signature)."""
     token = find_token(plain_token, "withdraw")
@@ -303,8 +347,9 @@ def withdraw(plain_token):
     ).scalar_one()
     if signature.state == "withdrawn":
         return "already", signature
-    if signature.state not in ("pending", "confirmed"):
+    if signature.state not in ("pending", "confirmed") and not is_held(signature):
         return signature.state, signature
+    # A held signature withdraws like any other (it was never counted).
     was_confirmed = signature.state == "confirmed"
     now = utcnow()
     signature.state = "withdrawn"

@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import counting, jobs, signing
+from .. import abuse, counting, jobs, signing
 from ..extensions import db
 from ..forms import SignForm, clean_source
 from ..models import Petition
@@ -68,6 +68,7 @@ def petition(slug):
     form = SignForm(language=language())
     source = request.args.get("source") or request.args.get("utm_source")
     form.source.data = clean_source(source)
+    form.t.data = abuse.form_time(current_app.config)
     return render_petition(petition, form)
 
 
@@ -131,8 +132,10 @@ def sign(slug):
         locale=language(),
         ip=request.remote_addr,
     )
+    form_meta = {"honeypot": form.website.data, "t": form.t.data}
+    hold = abuse.hold_reason(petition, data, form_meta, current_app.config)
     try:
-        signing.sign(petition, data, current_app.config)
+        signing.sign(petition, data, current_app.config, hold=hold)
     except signing.PetitionClosed:
         db.session.rollback()
         return render_petition(petition, form, status=409, closed_message=True)
