@@ -139,6 +139,23 @@ def client(app):
     return app.test_client()
 
 
+# --- Chromium --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, one per test module."""
+    services.require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=services.CHROMIUM, args=services.CHROMIUM_ARGS, timeout=30_000
+        )
+        yield browser
+        browser.close()
+
+
 # --- factories and helpers ------------------------------------------------------------------
 
 

@@ -18,15 +18,6 @@ SLUG = "speak-out"
 TITLE = "Speak out for the athletes"
 # Cyrillic, Greek, Han and Arabic (right-to-left) in one name, already in NFC.
 NAME = "Ольга Σ 李 ليلى"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 10_000
 
 
@@ -44,19 +35,6 @@ def server(tmp_path_factory):
             "--open",
         )  # fmt: skip
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    services.require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=services.CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000
-        )
-        yield browser
-        browser.close()
 
 
 class Tab:

@@ -24,15 +24,6 @@ from tests.live import ROOT, free_port, live_server, wait_until
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 10_000
 POLL_SECONDS = 1
 # The contract: a confirmation shows in the public count within 5 seconds; the widget adds at
@@ -172,19 +163,6 @@ def free_port_on(host):
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    services.require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=services.CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000
-        )
-        yield browser
-        browser.close()
 
 
 class Tab:

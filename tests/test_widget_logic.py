@@ -5,9 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import services
-from tests.test_embed_browser import CHROMIUM_ARGS
-
 pytestmark = pytest.mark.browser
 
 WIDGET = Path(__file__).resolve().parent.parent / "petition" / "static" / "embed" / "widget.js"
@@ -16,10 +13,7 @@ PAGE = """<!doctype html><html><body>
 <script src="http://app.test/embed/widget.js"></script></body></html>"""
 
 
-def test_an_older_snapshot_never_takes_the_count_back():
-    services.require_chromium()
-    from playwright.sync_api import sync_playwright
-
+def test_an_older_snapshot_never_takes_the_count_back(browser):
     answers = [
         {"signature_count": 9, "goal": 100, "updated_at": "2026-01-01T10:00:00Z"},  # older
         {"signature_count": 8, "goal": 100, "updated_at": "2026-01-01T10:00:05Z"},  # older
@@ -48,40 +42,34 @@ def test_an_older_snapshot_never_takes_the_count_back():
             headers={"Access-Control-Allow-Origin": "*"},
         )
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=services.CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.route(
-                "http://partner.test/",
-                lambda r: r.fulfill(status=200, content_type="text/html", body=PAGE),
-            )
-            page.route(
-                "http://app.test/embed/widget.js",
-                lambda r: r.fulfill(
-                    status=200, content_type="text/javascript", body=WIDGET.read_text()
-                ),
-            )
-            page.route("http://app.test/api/**", api)
-            is_count = lambda request: request.url.endswith("/count")  # noqa: E731
-            with page.expect_request(is_count, timeout=10_000):
-                page.goto("http://partner.test/")
-            count = page.locator("div[data-petition] >> [data-signature-count]")
-            # The widget asks again only once it has handled the first answer (9, older); the
-            # second (8) is older too, so whichever has arrived, 10 stays.
-            with page.expect_request(is_count, timeout=10_000):
-                pass
-            assert count.get_attribute("data-signature-count") == "10"
-            # The third answer is 9 from a newer snapshot (a withdrawal): now it shows.
-            page.wait_for_function(
-                "() => document.querySelector('div[data-petition]').shadowRoot"
-                ".querySelector('[data-signature-count]').getAttribute('data-signature-count')"
-                " === '9'",
-                timeout=10_000,
-            )
-            assert not answers[1:]  # both count answers were used
-            assert errors == []
-        finally:
-            browser.close()
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route(
+        "http://partner.test/",
+        lambda r: r.fulfill(status=200, content_type="text/html", body=PAGE),
+    )
+    page.route(
+        "http://app.test/embed/widget.js",
+        lambda r: r.fulfill(status=200, content_type="text/javascript", body=WIDGET.read_text()),
+    )
+    page.route("http://app.test/api/**", api)
+    is_count = lambda request: request.url.endswith("/count")  # noqa: E731
+    with page.expect_request(is_count, timeout=10_000):
+        page.goto("http://partner.test/")
+    count = page.locator("div[data-petition] >> [data-signature-count]")
+    # The widget asks again only once it has handled the first answer (9, older); the
+    # second (8) is older too, so whichever has arrived, 10 stays.
+    with page.expect_request(is_count, timeout=10_000):
+        pass
+    assert count.get_attribute("data-signature-count") == "10"
+    # The third answer is 9 from a newer snapshot (a withdrawal): now it shows.
+    page.wait_for_function(
+        "() => document.querySelector('div[data-petition]').shadowRoot"
+        ".querySelector('[data-signature-count]').getAttribute('data-signature-count')"
+        " === '9'",
+        timeout=10_000,
+    )
+    assert not answers[1:]  # every count answer was used
+    assert errors == []
+    page.close()
