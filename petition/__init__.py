@@ -26,6 +26,13 @@ def create_app(test_config=None, instance_path=None):
         template_folder=os.path.join(ROOT, "templates"),
     )
     config_module.load(app, test_config)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind N proxies, the client address and scheme come from their X-Forwarded headers;
+        # without this every signature would carry the proxy's address.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     options = sqlite_engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
 
@@ -99,7 +106,8 @@ def security_headers(response):
     )
     from flask import current_app
 
-    if current_app.config["HSTS"]:
+    # Browsers ignore HSTS over plain HTTP; sending it only there keeps development usable.
+    if current_app.config["HSTS"] and request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
 

@@ -78,6 +78,9 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
     "HSTS": False,
+    # How many reverse proxies stand in front of the app (their X-Forwarded-For/-Proto are
+    # trusted); 0 when clients connect directly.
+    "TRUSTED_PROXIES": 0,
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "UTC",
     "WTF_CSRF_TIME_LIMIT": None,

@@ -114,3 +114,44 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
         assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
         db.session.rollback()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("app_config", [{"HSTS": True}])
+def test_hsts_only_over_https(client, make_petition):
+    make_petition()
+    assert "Strict-Transport-Security" not in client.get("/petitions/speak-out").headers
+    secure = client.get("/petitions/speak-out", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+@pytest.mark.parametrize("app_config", [{"TRUSTED_PROXIES": 1}])
+def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(
+    app, client, make_petition, sign
+):
+    from sqlalchemy import select
+
+    from petition.extensions import db
+    from petition.models import Signature
+
+    make_petition()
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
+    client.environ_base["HTTP_X_FORWARDED_PROTO"] = "https"
+    # Over HTTPS, Flask-WTF also checks that the form came from this site.
+    client.environ_base["HTTP_REFERER"] = "https://localhost/petitions/speak-out"
+    response = sign()
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.execute(select(Signature.ip)).scalar() == "203.0.113.7"
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(app, client, make_petition, sign):
+    from sqlalchemy import select
+
+    from petition.extensions import db
+    from petition.models import Signature
+
+    make_petition()
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
+    sign()
+    with app.app_context():
+        assert db.session.execute(select(Signature.ip)).scalar() == "127.0.0.1"
