@@ -28,6 +28,30 @@ class PrivacyError(RuntimeError):
     """An operation the rules do not allow (an open petition, no delivery yet)."""
 
 
+def id_batches(batch_size, *conditions):
+    """Ids of matching signatures in ascending batches, walking the primary key.
+
+    Each batch is read after the previous one committed, so rows the caller changed (and that
+    no longer match) never come round again, and no batch holds a long transaction.
+    """
+    last_id = 0
+    while True:
+        ids = (
+            db.session.execute(
+                select(Signature.id)
+                .where(Signature.id > last_id, *conditions)
+                .order_by(Signature.id)
+                .limit(batch_size)
+            )
+            .scalars()
+            .all()
+        )
+        if not ids:
+            return
+        last_id = ids[-1]
+        yield ids
+
+
 def placeholder_email(petition_id, signature_id, secret=None):
     """A unique, non-reversible stand-in for an address: unique per signature row."""
     secret = secret if secret is not None else current_app.config["SECRET_KEY"]
@@ -67,26 +91,8 @@ def erase_ips(older_than_days, batch_size=BATCH_SIZE, now=None):
     cheap on millions of rows and an interrupted run loses nothing.
     """
     cutoff = (now or utcnow()) - dt.timedelta(days=older_than_days)
-    last_id = 0
     erased = 0
-    while True:
-        ids = (
-            db.session.execute(
-                select(Signature.id)
-                .where(
-                    Signature.id > last_id,
-                    Signature.ip.is_not(None),
-                    Signature.created_at < cutoff,
-                )
-                .order_by(Signature.id)
-                .limit(batch_size)
-            )
-            .scalars()
-            .all()
-        )
-        if not ids:
-            break
-        last_id = ids[-1]
+    for ids in id_batches(batch_size, Signature.ip.is_not(None), Signature.created_at < cutoff):
         result = db.session.execute(
             update(Signature)
             .where(Signature.id.in_(ids), Signature.ip.is_not(None))
@@ -128,23 +134,8 @@ def anonymise_petition(petition, batch_size=BATCH_SIZE):
     check_anonymisable(petition)
     petition_id = petition.id
     secret = current_app.config["SECRET_KEY"]
-    last_id = 0
     done = 0
-    while True:
-        ids = (
-            db.session.execute(
-                select(Signature.id)
-                .where(Signature.petition_id == petition_id, Signature.id > last_id)
-                .where(not_anonymised())
-                .order_by(Signature.id)
-                .limit(batch_size)
-            )
-            .scalars()
-            .all()
-        )
-        if not ids:
-            break
-        last_id = ids[-1]
+    for ids in id_batches(batch_size, Signature.petition_id == petition_id, not_anonymised()):
         db.session.execute(
             update(Signature), [anonymised_values(petition_id, i, secret) for i in ids]
         )
