@@ -10,6 +10,7 @@ import json
 import logging
 import secrets
 import threading
+import time
 
 from sqlalchemy import or_, select, update
 
@@ -20,6 +21,8 @@ from .models import Job, utcnow
 log = logging.getLogger(__name__)
 
 HANDLERS = {}
+# Periodic work (count folding, trend alerts...): name -> (fn(app), every_seconds).
+PERIODIC = {}
 # A running job renews its claim each time it reports progress; one silent longer than this
 # is taken for dead and run again by another worker.
 JOB_CLAIM_SECONDS = 300
@@ -33,6 +36,43 @@ def handler(kind):
         return fn
 
     return register
+
+
+def periodic(name, seconds):
+    """Register fn(app) to run about every `seconds` in the in-process runner and the worker.
+
+    Each function is idempotent and safe to run in several processes at once: it claims what
+    it changes in the database, so two workers never do the same work twice.
+    """
+
+    def register(fn):
+        PERIODIC[name] = (fn, seconds)
+        return fn
+
+    return register
+
+
+def run_periodic(app, last_run):
+    """Run each periodic function that is due; `last_run` maps name -> monotonic time."""
+    now = time.monotonic()
+    for name, (fn, seconds) in list(PERIODIC.items()):
+        if now - last_run.get(name, float("-inf")) < seconds:
+            continue
+        last_run[name] = now
+        try:
+            fn(app)
+        except Exception:
+            db.session.rollback()
+            log.exception("periodic %s failed; retrying next round", name)
+
+
+def periodic_step():
+    last_run = {}
+
+    def step(app):
+        run_periodic(app, last_run)
+
+    return step
 
 
 def enqueue(kind, params, staff_id=None, petition_id=None):
@@ -194,6 +234,7 @@ class InProcessRunner:
         self.loops = [
             Loop(app, "outbox", send_mail, self.stopping),
             Loop(app, "jobs", run_jobs, self.stopping),
+            Loop(app, "periodic", periodic_step(), self.stopping),
         ]
 
     def ensure_started(self):
@@ -240,8 +281,13 @@ def run_worker(app, stop_event, once=False):
         with app.app_context():
             send_mail(app)
             run_jobs(app)
+            run_periodic(app, {})
         return
-    loops = [Loop(app, "outbox", send_mail), Loop(app, "jobs", run_jobs)]
+    loops = [
+        Loop(app, "outbox", send_mail),
+        Loop(app, "jobs", run_jobs),
+        Loop(app, "periodic", periodic_step()),
+    ]
     threads = [
         threading.Thread(target=loop.run, args=(stop_event,), name=loop.name) for loop in loops
     ]
