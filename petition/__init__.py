@@ -1,14 +1,17 @@
 """petition: collect, confirm, count and deliver petition signatures."""
 
+import datetime as dt
 import os
+import time
 
-from flask import Flask, jsonify, render_template, request
-from flask_babel import format_date, format_decimal, get_locale
+from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import format_date, format_decimal, format_timedelta, get_locale
 from flask_wtf.csrf import CSRFError
 
 from . import auth, countries, jobs
 from . import config as config_module
 from .db_setup import configure_sqlite, sqlite_engine_options
+from .dbutil import RowIdConverter
 from .extensions import babel, cache, cors, csrf, db, limiter, migrate
 from .text import render_markdown
 
@@ -40,9 +43,10 @@ def create_app(test_config=None, instance_path=None):
     with app.app_context():
         configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
-    from .forms import remember_undecodable_fields
+    from .forms import refuse_nul, remember_undecodable_fields
 
     app.before_request(remember_undecodable_fields)
+    app.before_request(refuse_nul)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     cache.init_app(app)
@@ -61,6 +65,8 @@ def create_app(test_config=None, instance_path=None):
 
     from .views import api, badge, embed, public, staff
 
+    # Before the routes are added: an id no database can hold is a 404, not a driver error.
+    app.url_map.converters["int"] = RowIdConverter
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(badge.bp)
@@ -160,13 +166,29 @@ def register_errors(app):
         return error_page(403, "forbidden", _("Not allowed"), _("Your account cannot do this."))
 
     @app.errorhandler(429)
-    def too_many(_exc):
-        return error_page(
-            429,
-            "too_many_requests",
-            _("Too many attempts"),
-            _("Too many attempts from here. Please wait a few minutes and try again."),
-        )
+    def too_many(exc):
+        wait = retry_after(exc)
+        if wants_json():
+            message = (
+                _("Too many requests from this address. Try again in %(seconds)s s.", seconds=wait)
+                if wait
+                else _("Too many attempts from here. Please wait a few minutes and try again.")
+            )
+            response = jsonify(error={"code": "rate_limited", "message": message})
+        else:
+            when = None
+            if wait:
+                when = format_timedelta(dt.timedelta(seconds=wait), add_direction=True)
+            link_page = request.path.startswith(("/confirm/", "/withdraw/"))
+            response = make_response(
+                render_template("rate_limited.html", when=when, link_page=link_page)
+            )
+        response.status_code = 429
+        if wait:
+            response.headers["Retry-After"] = str(wait)
+        # One client's refusal must never be kept by a shared cache and served to others.
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(413)
     def too_large(_exc):
@@ -180,6 +202,16 @@ def register_errors(app):
             _("Something went wrong"),
             _("Something went wrong on our side. Please try again in a moment."),
         )
+
+
+def retry_after(exc):
+    """Whole seconds until the breached limit lets this client in again, or None if unknown."""
+    current = limiter.current_limit
+    if current is not None and current.breached:
+        # As Flask-Limiter computes its Retry-After header, so page and header agree.
+        return max(1, int(current.reset_at - time.time()))
+    limit = getattr(exc, "limit", None)  # a RateLimitExceeded: at most one window away
+    return int(limit.limit.get_expiry()) if limit is not None else None
 
 
 def register_template_helpers(app):

@@ -6,7 +6,15 @@ learns nothing from the response. Staff can restore held signatures (petition/mo
 
 The per-address limits are counted from the signature rows themselves, as the UK Parliament
 petitions site does, so they hold across every app process and machine: two COUNTs on the
-(petition_id, ip, created_at) index, each bounded by its time window.
+(petition_id, ip, created_at) index, each bounded by its time window. The count and the insert
+are not atomic: requests from one address that arrive together all count the rows committed
+before them, so a concurrent burst can pass the limit by at most the number of requests in
+flight at once (the app's workers times threads). That is accepted: the limit is there to keep
+a flood out of the count, not to be exact, and serialising every sign per address (an advisory
+lock) would cost more than the few extra signatures, which staff can still review.
+
+Blocked domains and ranges are the operator's config lists plus the ones staff edit at
+/staff/blocklists (petition/blocklists.py), read from a per-process snapshot, not per sign.
 """
 
 import datetime as dt
@@ -16,6 +24,7 @@ import time
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
+from . import blocklists
 from .extensions import db
 from .models import Signature, utcnow
 
@@ -59,19 +68,32 @@ def _domain_suffixes(domain):
     return [".".join(parts[i:]) for i in range(len(parts))]
 
 
-def blocked_domain(domain, config):
-    blocked = set(config["BLOCKED_EMAIL_DOMAINS"])
-    disposable = disposable_domains() if config["BLOCK_DISPOSABLE_EMAIL"] else set()
-    for suffix in _domain_suffixes(domain):
-        if suffix in blocked:
+def blocked_domain(domain, config, lists=None):
+    """A hold reason if the domain (or a parent) is blocked, or disposable and not allowed.
+
+    Blocks (config and staff) win over staff "allow" entries, which only exempt a domain that
+    the disposable list names wrongly.
+    """
+    lists = lists or blocklists.Snapshot()
+    configured = config["BLOCKED_EMAIL_DOMAINS"]
+    suffixes = _domain_suffixes(domain)
+    for suffix in suffixes:
+        if suffix in configured or suffix in lists.blocked_domains:
             return f"{HELD}email domain {suffix} is blocked"
+    if not config["BLOCK_DISPOSABLE_EMAIL"]:
+        return None
+    if any(suffix in lists.allowed_domains for suffix in suffixes):
+        return None
+    disposable = disposable_domains()
+    for suffix in suffixes:
         if suffix in disposable:
             return f"{HELD}disposable email domain {suffix}"
     return None
 
 
-def blocked_network(ip, config):
-    networks = config["BLOCKED_NETWORKS"]
+def blocked_network(ip, config, lists=None):
+    lists = lists or blocklists.Snapshot()
+    networks = (*config["BLOCKED_NETWORKS"], *lists.networks)
     if not networks or not ip:
         return None
     try:
@@ -79,7 +101,6 @@ def blocked_network(ip, config):
     except ValueError:
         return None
     for network in networks:
-        network = ipaddress.ip_network(network, strict=False)
         if address.version == network.version and address in network:
             return f"{HELD}address {ip} is in blocked network {network}"
     return None
@@ -139,8 +160,9 @@ def hold_reason(petition, data, form_meta, config):
         if age < minimum:
             return f"{HELD}form posted {max(age, 0):.1f} s after it was shown"
     domain = data.email.canonical.rpartition("@")[2]
-    reason = blocked_domain(domain, config) or blocked_network(data.ip, config)
+    lists = blocklists.current()
+    reason = blocked_domain(domain, config, lists) or blocked_network(data.ip, config, lists)
     if reason:
         return reason
-    # Last: the only checks that touch the database.
+    # Last: the only checks that query the database on every sign.
     return address_limits(petition, data.ip, config)

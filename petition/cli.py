@@ -311,12 +311,44 @@ def demo():
 
 @click.command()
 @with_appcontext
-@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
-def worker(once):
-    """Send queued mail and run background jobs until stopped (SIGINT or SIGTERM)."""
+@click.option(
+    "--once",
+    "--burst",
+    "once",
+    is_flag=True,
+    help="Send and run what is due now, then exit (under RQ: sweep, then empty the queues).",
+)
+@click.option(
+    "--queues",
+    default="mail,jobs",
+    show_default=True,
+    help="Under RQ: which queues this worker serves, in priority order (mail, jobs).",
+)
+def worker(once, queues):
+    """Send queued mail and run background jobs until stopped (SIGINT or SIGTERM).
+
+    With REDIS_URL set this is an RQ worker; without it, threads polling the tables.
+    """
+    from . import queue
+
+    app = current_app._get_current_object()
+    if app.config["REDIS_URL"]:
+        kinds = [k.strip() for k in queues.split(",") if k.strip()]
+        unknown = sorted(set(kinds) - set(queue.KINDS))
+        if unknown or not kinds:
+            raise click.BadParameter(
+                f"expected a comma-separated list of {', '.join(queue.KINDS)}",
+                param_hint="--queues",
+            )
+        click.echo(
+            f"worker: RQ queues {', '.join(kinds)} on Redis; mail via {app.config['MAIL_BACKEND']}",
+            err=True,
+        )
+        # A plain loop of Redis BLPOP, not per-process threads: the signal handlers are RQ's.
+        queue.run_worker(app, kinds, burst=once)
+        return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    app = current_app._get_current_object()
     click.echo(f"worker: mail via {app.config['MAIL_BACKEND']}", err=True)
     jobs.run_worker(app, stop, once=once)

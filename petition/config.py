@@ -2,6 +2,7 @@
 
 import ipaddress
 import os
+import re
 
 DEFAULTS = {
     "DEPLOYMENT": "development",
@@ -9,6 +10,12 @@ DEFAULTS = {
     "SECRET_KEY": None,
     "SQLALCHEMY_DATABASE_URI": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # Connections each process keeps to PostgreSQL, and how many more it may open at a peak.
+    # gunicorn.conf.py sets them from its thread count; every process of every app server and
+    # worker together may hold (DB_POOL_SIZE + DB_MAX_OVERFLOW) each: keep the sum under the
+    # server's max_connections. Ignored for SQLite.
+    "DB_POOL_SIZE": 5,
+    "DB_MAX_OVERFLOW": 5,
     "REDIS_URL": None,
     # The address supporters reach; mail links are built from it, never from the Host header.
     "PUBLIC_URL": "http://127.0.0.1:5000",
@@ -37,6 +44,14 @@ DEFAULTS = {
     # runs `flask worker` instead.
     "JOBS_IN_PROCESS": True,
     "JOBS_POLL_SECONDS": 1.0,
+    # With REDIS_URL (and JOBS_IN_PROCESS off) each committed mail and job is pushed to RQ queues
+    # named RQ_QUEUE-mail and RQ_QUEUE-jobs, which `flask worker` serves; letters, digits, - and
+    # _ only. The worker also pushes, every RQ_SWEEP_SECONDS, whatever due row no RQ job names
+    # (a push lost to a Redis outage or a crash). A job (a bundle) running longer than
+    # RQ_JOB_TIMEOUT seconds is stopped and marked failed.
+    "RQ_QUEUE": "petition",
+    "RQ_SWEEP_SECONDS": 10,
+    "RQ_JOB_TIMEOUT": 3600,
     # The public count: each app process (or all of them, through Redis) reads the database at
     # most once per COUNT_CACHE_SECONDS per petition; browsers and CDNs may keep a response
     # API_MAX_AGE seconds and serve it API_STALE_SECONDS longer while they refetch. The sum is
@@ -44,6 +59,10 @@ DEFAULTS = {
     "COUNT_CACHE_SECONDS": 1,
     "API_MAX_AGE": 2,
     "API_STALE_SECONDS": 2,
+    # How often the count fold (petition/counting.py) moves the count journal into the
+    # petition totals and stamps milestones. Counts read exact either way; this bounds how late
+    # a milestone is stamped and mailed, and how long the journal grows between folds.
+    "COUNT_FOLD_SECONDS": 1,
     # Set from REDIS_URL when that is set, else one cache per process.
     "CACHE_TYPE": None,
     "CACHE_KEY_PREFIX": "petition:",
@@ -61,18 +80,66 @@ DEFAULTS = {
     "SIGN_SUSTAINED_COUNT": 40,
     "SIGN_SUSTAINED_SECONDS": 3600,
     # The least time, in seconds, between showing the sign form and posting it; faster, or
-    # without a valid signed form time, is held. 0 turns the rule off.
-    "SIGN_MIN_SECONDS": 3,
+    # without a valid signed form time, is held. 0 turns the rule off. Not higher: a phone whose
+    # browser autofills name, email and country can post a couple of seconds after the page
+    # shows, and a person held here never learns it; bots that post at once still trip it.
+    "SIGN_MIN_SECONDS": 2,
     # Email domains whose signatures are held (subdomains too): a list, or a comma string;
     # and whether the disposable-mail list of the disposable-email-domains package applies.
     "BLOCKED_EMAIL_DOMAINS": [],
     "BLOCK_DISPOSABLE_EMAIL": True,
     # Client address ranges whose signatures are held: CIDR list, or a comma string.
     "BLOCKED_NETWORKS": [],
+    # The lists staff edit at /staff/blocklists add to the two above. Each app process reads
+    # them at most once per this many seconds (at once in the process where staff edited them).
+    "BLOCKLIST_CACHE_SECONDS": 10,
+    # The trending report (/staff/petitions/<slug>/trending) covers this many seconds.
+    "TREND_WINDOW_SECONDS": 3600,
+    # One mail to staff when, within that window, one client address (or one email domain)
+    # reaches this many signatures on an open petition, counting held ones; at most one mail per
+    # address or domain per petition per UTC day. 0 turns that alert off; so does ABUSE_CHECKS.
+    "TREND_ALERT_ADDRESS": 50,
+    "TREND_ALERT_DOMAIN": 200,
+    # Domains (and their subdomains) too big to say anything by volume: never alerted on.
+    # A comma-separated string like every list key may be; load() turns it into a list.
+    "TREND_ALERT_IGNORE_DOMAINS": (
+        "gmail.com,googlemail.com,outlook.com,hotmail.com,live.com,msn.com,yahoo.com,ymail.com,"
+        "icloud.com,me.com,mac.com,aol.com,proton.me,protonmail.com,gmx.com,gmx.net,gmx.de,"
+        "web.de,t-online.de,mail.ru,yandex.ru,qq.com,163.com,126.com,naver.com,orange.fr,"
+        "free.fr,laposte.net,libero.it,uol.com.br,bol.com.br,hotmail.co.uk,yahoo.co.uk,"
+        "btinternet.com,comcast.net,hotmail.fr,yahoo.fr,hotmail.es,yahoo.es"
+    ),
+    # Who gets those mails (a list, or comma-separated); empty means MILESTONE_MAIL_TO.
+    "TREND_ALERT_TO": [],
+    # How often the worker (or the in-process runner) checks, in seconds.
+    "TREND_CHECK_SECONDS": 60,
     # Staff login attempts, per client address and per account (Flask-Limiter syntax).
     "LOGIN_LIMIT_PER_ADDRESS": "20 per 10 minutes",
     "LOGIN_LIMIT_PER_ACCOUNT": "10 per 10 minutes",
+    # Request limits per client address (Flask-Limiter syntax), all off with ABUSE_CHECKS.
+    # The confirm and withdraw pages share one budget, GET and POST alike: a person opens a
+    # link and presses a button, so this lets about 60 people behind one address (an office, a
+    # carrier's NAT) confirm within 10 minutes, while a script trying tokens makes hundreds.
+    "CONFIRM_LIMIT": "120 per 10 minutes",
+    # The JSON API and the iframe page share one budget. Generous on purpose: a partner's office
+    # can put hundreds of readers behind one address, each open page polling every 10 s (6 a
+    # minute), and every answer comes from the count snapshot, not the database. The badge and
+    # widget.js have no limit: mail image proxies fetch the badge for thousands of readers from
+    # a few addresses, and the script is a static file that browsers cache.
+    "API_LIMIT": "1200 per minute",
+    # Where Flask-Limiter counts: REDIS_URL when set (shared by every app process), else memory.
     "RATELIMIT_STORAGE_URI": None,
+    # Prepended to every limit key, so apps sharing one Redis count apart.
+    "RATELIMIT_KEY_PREFIX": "petition",
+    # Redis calls for limits give up after this long (seconds), so a Redis that stops answering
+    # slows a request by at most this; merged into RATELIMIT_STORAGE_OPTIONS for Redis storage.
+    "RATELIMIT_REDIS_TIMEOUT": 0.5,
+    "RATELIMIT_STORAGE_OPTIONS": {},
+    # With the storage unreachable, count in each process's memory (retrying the storage with
+    # backoff) rather than fail the request: a Redis outage must not take signing or the API
+    # down. Errors that still escape are logged and the request is served unlimited.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
     "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -111,6 +178,8 @@ BOOLEAN_KEYS = {
     "BLOCK_DISPOSABLE_EMAIL",
     "SESSION_COOKIE_SECURE",
     "HSTS",
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED",
+    "RATELIMIT_SWALLOW_ERRORS",
 }
 
 
@@ -120,6 +189,11 @@ INTEGER_KEYS = {
     "SIGN_SUSTAINED_COUNT",
     "SIGN_SUSTAINED_SECONDS",
     "SIGN_MIN_SECONDS",
+    "BLOCKLIST_CACHE_SECONDS",
+    "TREND_WINDOW_SECONDS",
+    "TREND_ALERT_ADDRESS",
+    "TREND_ALERT_DOMAIN",
+    "TREND_CHECK_SECONDS",
 }
 
 
@@ -176,6 +250,12 @@ def load(app, test_config=None):
         path = os.path.join(app.instance_path, "petition.db")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_size": int(app.config["DB_POOL_SIZE"]),
+            "max_overflow": int(app.config["DB_MAX_OVERFLOW"]),
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
     if not app.config["MAIL_FILE_DIR"]:
         app.config["MAIL_FILE_DIR"] = os.path.join(app.instance_path, "outbox")
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
@@ -185,12 +265,24 @@ def load(app, test_config=None):
         app.config.setdefault("CACHE_REDIS_URL", app.config["REDIS_URL"])
     if not app.config["RATELIMIT_STORAGE_URI"]:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis", "valkey")):
+        timeout = float(app.config["RATELIMIT_REDIS_TIMEOUT"])
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+            "socket_connect_timeout": timeout,
+            "socket_timeout": timeout,
+            **app.config["RATELIMIT_STORAGE_OPTIONS"],
+        }
     app.config["RATELIMIT_ENABLED"] = app.config["ABUSE_CHECKS"]
-    for key in ("MILESTONE_MAIL_TO", "BLOCKED_EMAIL_DOMAINS", "BLOCKED_NETWORKS"):
+    for key in (
+        "MILESTONE_MAIL_TO",
+        "BLOCKED_EMAIL_DOMAINS",
+        "BLOCKED_NETWORKS",
+        "TREND_ALERT_TO",
+        "TREND_ALERT_IGNORE_DOMAINS",
+    ):
         app.config[key] = as_list(app.config[key])
-    app.config["BLOCKED_EMAIL_DOMAINS"] = [
-        d.lower().strip(".") for d in app.config["BLOCKED_EMAIL_DOMAINS"]
-    ]
+    for key in ("BLOCKED_EMAIL_DOMAINS", "TREND_ALERT_IGNORE_DOMAINS"):
+        app.config[key] = [d.lower().strip(".") for d in app.config[key]]
     try:
         app.config["BLOCKED_NETWORKS"] = [
             ipaddress.ip_network(n, strict=False) for n in app.config["BLOCKED_NETWORKS"]
@@ -199,6 +291,8 @@ def load(app, test_config=None):
         raise ConfigError(f"BLOCKED_NETWORKS: {exc}") from exc
     for key in INTEGER_KEYS:
         app.config[key] = int(app.config[key])
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", str(app.config["RQ_QUEUE"])):
+        raise ConfigError("RQ_QUEUE may hold only letters, digits, - and _")
 
     if production:
         if not app.config["SECRET_KEY"] or len(str(app.config["SECRET_KEY"])) < 32:

@@ -33,6 +33,11 @@ def configure_sqlite(engine):
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        # The staff search's address ranges and lower-casing beyond ASCII (PostgreSQL has its
+        # own); imported here because the search module needs the models.
+        from .signature_search import register_sqlite_functions
+
+        register_sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):

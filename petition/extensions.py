@@ -32,5 +32,24 @@ babel = Babel()
 cache = Cache()
 cors = CORS()
 login_manager = LoginManager()
+
+
+class AppLimiter(Limiter):
+    """Flask-Limiter, set up afresh from each app's config.
+
+    Flask-Limiter keeps a few settings from the first init_app (the key prefix, whether storage
+    errors are swallowed, whether to fall back to memory) and remembers a storage it once found
+    dead. One process serves one app in production, but the tests build many apps in a process,
+    and each must start from its own config rather than an earlier test's.
+    """
+
+    def init_app(self, app):
+        self._key_prefix = ""
+        self._swallow_errors = None
+        self._in_memory_fallback_enabled = False
+        self._storage_dead = False
+        super().init_app(app)
+
+
 # No default limits: each limit is declared where it applies, from its own config key.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = AppLimiter(key_func=get_remote_address, default_limits=[])

@@ -4,7 +4,7 @@ import re
 import unicodedata
 from urllib.parse import unquote_to_bytes
 
-from flask import current_app, g, has_request_context, request
+from flask import abort, current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField
@@ -40,6 +40,25 @@ def undecodable_fields(req):
 def remember_undecodable_fields():
     """before_request, ahead of CSRFProtect, which parses the form and so consumes the body."""
     g.undecodable_fields = undecodable_fields(request)
+
+
+def refuse_nul():
+    """before_request: a NUL character in the path is a 404, in the query or a form a 400.
+
+    PostgreSQL text cannot hold NUL, so one that reached a query would fail it; no page or link
+    of ours sends one. The sign form is left alone: it names the field, keeping the input.
+    """
+    if "\x00" in request.path:
+        abort(404)
+    if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        abort(400)
+    if (
+        request.method == "POST"
+        and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+        and request.endpoint not in ("public.sign", "staff.import_signatures")
+        and any("\x00" in k or "\x00" in v for k, v in request.form.items(multi=True))
+    ):
+        abort(400)
 
 
 def clean_source(value):

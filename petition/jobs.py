@@ -41,6 +41,8 @@ def handler(kind):
 def periodic(name, seconds):
     """Register fn(app) to run about every `seconds` in the in-process runner and the worker.
 
+    `seconds` is a number, or the name of the config key that holds it.
+
     Each function is idempotent and safe to run in several processes at once: it claims what
     it changes in the database, so two workers never do the same work twice.
     """
@@ -56,6 +58,8 @@ def run_periodic(app, last_run):
     """Run each periodic function that is due; `last_run` maps name -> monotonic time."""
     now = time.monotonic()
     for name, (fn, seconds) in list(PERIODIC.items()):
+        if isinstance(seconds, str):
+            seconds = app.config[seconds]
         if now - last_run.get(name, float("-inf")) < seconds:
             continue
         last_run[name] = now
@@ -91,18 +95,24 @@ def enqueue(kind, params, staff_id=None, petition_id=None):
     return job
 
 
-def claim_job():
-    """Take the oldest queued job (or one whose worker died); commit the claim."""
-    now = utcnow()
-    claim = secrets.token_hex(16)
-    claimable = or_(
+def due(now):
+    """The condition of a job a worker may claim now: queued, or running with a dead worker."""
+    return or_(
         Job.state == "queued",
         (Job.state == "running") & (Job.claimed_until < now),
     )
+
+
+def claim_job(job_id=None):
+    """Take the oldest queued job (or one whose worker died), or that one; commit the claim."""
+    now = utcnow()
+    claim = secrets.token_hex(16)
+    claimable = due(now)
+    which = () if job_id is None else (Job.id == job_id,)
     candidates = (
         db.session.execute(
             select(Job.id)
-            .where(claimable)
+            .where(claimable, *which)
             .order_by(Job.created_at, Job.id)
             .limit(5)
             .with_for_update(skip_locked=True)
@@ -146,9 +156,9 @@ def progress_reporter(job_id, claim):
     return report
 
 
-def run_one(app):
-    """Run one due job to the end; return True if there was one."""
-    job = claim_job()
+def run_one(app, job_id=None):
+    """Run one due job (any, or that one) to the end; return True if there was one."""
+    job = claim_job(job_id)
     if job is None:
         return False
     job_id, claim, kind = job.id, job.claim, job.kind
@@ -258,8 +268,9 @@ class InProcessRunner:
 
 def init_app(app):
     # Handlers register on import.
-    from . import tasks  # noqa: F401
+    from . import queue, tasks  # noqa: F401
 
+    queue.init_app(app)
     if not app.config["JOBS_IN_PROCESS"]:
         app.extensions["jobs"] = None
         return
@@ -269,7 +280,10 @@ def init_app(app):
 
 
 def wake(app):
-    """Tell the in-process runner that work is waiting (a no-op under `flask worker`)."""
+    """Tell the in-process runner that work is waiting (a no-op under `flask worker`).
+
+    Under RQ the push happens on its own after every commit (petition/queue.py).
+    """
     runner = app.extensions.get("jobs")
     if runner is not None:
         runner.wake()

@@ -102,8 +102,17 @@ def make_sender(config):
         ) from None
 
 
-def claim_batch(config, limit=20):
-    """Claim up to limit due mails for this worker and commit the claim.
+def due(now):
+    """Conditions of an outbox row that a worker may claim now: unsent, due, unclaimed."""
+    return (
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
+
+
+def claim_batch(config, limit=20, ids=None):
+    """Claim up to limit due mails (of `ids`, if given) for this worker and commit the claim.
 
     Returns (claimed rows, whether any were due). Each row is claimed by a conditional UPDATE,
     so two workers racing for one row cannot both win it; on PostgreSQL SKIP LOCKED also steers
@@ -113,15 +122,12 @@ def claim_batch(config, limit=20):
     now = utcnow()
     claim = secrets.token_hex(16)
     until = now + dt.timedelta(seconds=config["MAIL_CLAIM_SECONDS"])
-    claimable = (
-        OutboxMessage.sent_at.is_(None),
-        OutboxMessage.next_attempt_at <= now,
-        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-    )
-    due = (
+    claimable = due(now)
+    which = () if ids is None else (OutboxMessage.id.in_(list(ids)),)
+    due_ids = (
         db.session.execute(
             select(OutboxMessage.id)
-            .where(*claimable)
+            .where(*claimable, *which)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -129,14 +135,14 @@ def claim_batch(config, limit=20):
         .scalars()
         .all()
     )
-    for row_id in due:
+    for row_id in due_ids:
         db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id, *claimable)
             .values(claimed_until=until, claim=claim)
         )
     db.session.commit()
-    if not due:
+    if not due_ids:
         return [], False
     rows = (
         db.session.execute(

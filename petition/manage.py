@@ -135,12 +135,11 @@ def edit(petition, values, config):
 def _restamp(petition, config, quiet=False, quiet_counts=()):
     """Stamp or clear milestones against the total as the database holds it now.
 
-    The total is read after this transaction's own writes, so a confirmation that committed
-    meanwhile is counted; racing ones move it under the row lock we hold.
+    The total is the exact one (column and count journal) read after this transaction's own
+    writes, so a confirmation that committed meanwhile is counted; one committing later is
+    stamped by the fold that applies it.
     """
-    total = db.session.execute(
-        select(Petition.confirmed_count + Petition.offline_count).where(Petition.id == petition.id)
-    ).scalar_one()
+    total = counting.totals(petition.id)["total"]
     reached = counting.stamp_milestones(petition.id, total)
     if reached:
         quiet_ids = (
@@ -155,5 +154,7 @@ def _restamp(petition, config, quiet=False, quiet_counts=()):
         news = [i for i in reached if i not in quiet_ids]
         if news:
             milestones.announce(news, config)
-    db.session.expire(petition, ["milestones", "confirmed_count", "offline_count"])
+    db.session.expire(
+        petition, ["milestones", "confirmed_count", "unfolded_count", "offline_count"]
+    )
     return reached

@@ -11,8 +11,8 @@ def announce(milestone_ids, config):
     """Queue one mail per staff address for each milestone not announced before.
 
     The conditional UPDATE lets exactly one transaction claim each milestone, however many
-    confirmations race across it; one that is reached again after moderation took the count
-    back below it is not announced twice.
+    count folds (one per process) or imports race across it; one that is reached again after
+    moderation took the count back below it is not announced twice.
     """
     claimed = (
         db.session.execute(

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -14,8 +15,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -75,8 +78,9 @@ class Petition(db.Model):
     state: Mapped[str] = mapped_column(String(10), default="draft")
     closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     offline_count: Mapped[int] = mapped_column(Integer, default=0)
-    # Maintained in the same transaction as every confirm and withdraw, so reading the total is
-    # one row, never a COUNT(*); `flask signatures recount` rebuilds it from the rows.
+    # The confirmed signatures folded in from the count_deltas journal (petition/counting.py);
+    # unfolded_count, loaded with the petition, holds the rest. Reading the total is one row and
+    # a few journal entries, never a COUNT(*); `flask signatures recount` rebuilds it.
     confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -95,9 +99,14 @@ class Petition(db.Model):
         super().__init__(**kwargs)
 
     @property
+    def confirmed_total(self):
+        """Confirmed signatures: the folded column plus the journal, read in one statement."""
+        return self.confirmed_count + (self.unfolded_count or 0)
+
+    @property
     def signature_count(self):
         """The public total: confirmed signatures plus paper ones."""
-        return self.confirmed_count + self.offline_count
+        return self.confirmed_total + self.offline_count
 
     @property
     def is_open(self):
@@ -360,3 +369,92 @@ class ImportRun(db.Model):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+BLOCKLIST_KINDS = ("block", "allow")
+
+
+class BlockedDomain(db.Model):
+    """An email domain staff blocked (subdomains too), or allowed despite the disposable list."""
+
+    __tablename__ = "blocked_domains"
+    __table_args__ = (CheckConstraint("kind IN ('block', 'allow')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # IDNA (ASCII), lower-case, as in Signature.canonical_email; unique across both kinds, so a
+    # domain is either blocked or allowed.
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(5), default="block")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BlockedNetwork(db.Model):
+    """A client address range (CIDR) staff blocked."""
+
+    __tablename__ = "blocked_networks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Normalised by ipaddress (host bits cleared, IPv6 compressed), so the unique index also
+    # catches 10.1.2.3/16 after 10.1.0.0/16.
+    network: Mapped[str] = mapped_column(String(50), unique=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+TREND_KINDS = ("address", "domain")
+
+
+class TrendAlert(db.Model):
+    """One offender that passed a trend threshold on a petition on a (UTC) day.
+
+    The unique key is the claim: the worker that inserts the row sends the mail, so each
+    offender is reported at most once per petition per day however many workers check.
+    """
+
+    __tablename__ = "trend_alerts"
+    __table_args__ = (
+        UniqueConstraint("petition_id", "kind", "value", "day"),
+        CheckConstraint("kind IN ('address', 'domain')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(7))
+    value: Mapped[str] = mapped_column(String(255))
+    day: Mapped[dt.date] = mapped_column(Date)
+    # Signatures in the trend window when the alert fired, and how many of them were held.
+    count: Mapped[int] = mapped_column(Integer)
+    held: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CountDelta(db.Model):
+    """One change to a petition's confirmed count, waiting for the fold (petition/counting.py).
+
+    Confirmations, withdrawals and moderation append here instead of updating the petition
+    row, so they never wait for each other; the fold moves the rows into the counts.
+    """
+
+    __tablename__ = "count_deltas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(
+        ForeignKey("petitions.id", ondelete="CASCADE"), index=True
+    )
+    country: Mapped[str] = mapped_column(String(2))
+    delta: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The journal entries not yet folded into confirmed_count, loaded in the same SELECT as the
+# petition: one statement sees column and journal in one snapshot, so a fold committing
+# meanwhile can neither hide an entry nor count it twice.
+Petition.unfolded_count = column_property(
+    select(func.coalesce(func.sum(CountDelta.delta), 0))
+    .where(CountDelta.petition_id == Petition.id)
+    .correlate_except(CountDelta)
+    .scalar_subquery()
+)

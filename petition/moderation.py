@@ -1,16 +1,21 @@
 """Staff moderation of signatures: invalidate and restore, with the count following.
 
 Plain functions: they take the signatures, the reason and the staff member, change the rows,
-the counts, the milestones and the audit log in the caller's transaction, and do not commit.
+journal the count change and write the audit log in the caller's transaction, and do not
+commit. The count fold (petition/counting.py) then stamps or clears milestones.
 """
 
+import logging
 from collections import Counter
 
+from redis import RedisError
 from sqlalchemy import select
 
-from . import auth, counting, milestones
-from .extensions import db
+from . import auth, counting, jobs
+from .extensions import cache, db
 from .models import Signature, utcnow
+
+log = logging.getLogger(__name__)
 
 # Only live signatures can be invalidated; a withdrawn one already left the count.
 INVALIDATABLE = ("pending", "confirmed")
@@ -43,11 +48,9 @@ def _locked(petition_id, ids):
 
 
 def _move_counts(by_petition_country, sign):
-    """Apply the change to each petition's count and milestones; return milestones reached."""
-    reached = []
+    """Journal the change of each petition's count; the fold stamps or clears milestones."""
     for (petition_id, country), n in sorted(by_petition_country.items()):
-        reached += counting.add_confirmed(petition_id, country, sign * n)
-    return reached
+        counting.add_confirmed(petition_id, country, sign * n)
 
 
 def invalidate(signatures, reason, staff, petition_id=None):
@@ -102,8 +105,8 @@ def restore(signatures, staff, config, petition_id=None):
     """Undo an invalidation or a hold: back to confirmed (and counted) if it had been
     confirmed (a held signature's owner may have confirmed it), else pending.
 
-    Returns the signatures that changed. Milestones the count reaches again are stamped; staff
-    are not told twice about one they heard of before.
+    Returns the signatures that changed. Milestones the count reaches again are stamped by the
+    next fold; staff are not told twice about one they heard of before.
     """
     ids = _ids(signatures)
     if not ids:
@@ -125,9 +128,7 @@ def restore(signatures, staff, config, petition_id=None):
         signature.moderation_reason = None
         changed.append(signature)
     db.session.flush()
-    reached = _move_counts(counted, +1)
-    if reached:
-        milestones.announce(reached, config)
+    _move_counts(counted, +1)
     for pid, group in _by_petition(changed).items():
         auth.audit(
             "signatures.restore",
@@ -144,3 +145,12 @@ def _by_petition(signatures):
     for signature in signatures:
         groups.setdefault(signature.petition_id, []).append(signature)
     return groups
+
+
+def after_commit(app, petition_slug):
+    """Once a moderation has committed: milestone mail leaves, the cached count goes at once."""
+    jobs.wake(app)
+    try:
+        cache.delete_many(f"snapshot:{petition_slug}", "listing")
+    except (RedisError, OSError):
+        log.warning("count cache unavailable; snapshot left to expire", exc_info=True)

@@ -82,10 +82,11 @@ def dashboard(petition, now=None):
         today - dt.timedelta(days=CHART_DAYS - 1), min(born.astimezone(dt.UTC).date(), today)
     )
     per_day = confirmed_per_day(petition.id, first_day, today)
+    counts = counting.totals(petition.id)
     return {
-        "total": petition.signature_count,
-        "confirmed": petition.confirmed_count,
-        "offline": petition.offline_count,
+        "total": counts["total"],
+        "confirmed": counts["confirmed"],
+        "offline": counts["offline"],
         "today": per_day[-1][1],
         "pending": pending_count(petition.id),
         "per_day": per_day,

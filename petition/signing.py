@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
-from . import counting, mail, milestones
+from . import counting, mail
 from .dbutil import insert
 from .extensions import db
 from .models import Signature, Token, utcnow
@@ -152,35 +152,42 @@ def sign(petition, data, config, hold=None):
     if existing.state in ("fraudulent", "invalidated"):
         return "duplicate"
     reactivated = existing.state == "withdrawn"
-    if reactivated and not reactivate(existing, values, confirm_first, config):
+    if reactivated and not reactivate(existing, values, confirm_first, config, hold=hold):
         return "duplicate"
+    outcome = "held" if reactivated and hold else "duplicate"
     if not take_mail_slot(existing.id, config, now):
-        return "duplicate"
+        return outcome
     # The mail goes to the address typed now: the same mailbox, spelled as its owner spells it.
     to = data.email.normalized
     locale = data.locale or existing.locale
-    if existing.state == "pending":
+    if existing.state == "pending" or (reactivated and hold and confirm_first):
+        # A held reactivation gets the confirmation mail a normal one would, like a new hold.
         send_confirmation(petition, existing.id, to, locale, config, again=not reactivated)
     elif reactivated:
         send_thanks(petition, existing.id, to, locale, config)
     else:
         send_already_signed(petition, existing.id, to, locale, config)
-    return "duplicate"
+    return outcome
 
 
 def count_in(petition_id, country, config):
-    """Add one confirmed signature to the count and announce the milestones it reaches."""
-    reached = counting.add_confirmed(petition_id, country, +1)
-    if reached:
-        milestones.announce(reached, config)
+    """Add one confirmed signature to the count; the fold stamps and announces milestones.
+
+    One journal insert: a confirmation never waits on another one's lock (petition/counting.py).
+    """
+    counting.add_confirmed(petition_id, country, +1)
 
 
-def reactivate(signature, values, confirm_first, config):
-    """Someone who withdrew signs again: the row starts over with the new details."""
+def reactivate(signature, values, confirm_first, config, hold=None):
+    """Someone who withdrew signs again: the row starts over with the new details.
+
+    A `hold` reason applies as it does to a new signature: the row becomes 'fraudulent' with
+    that reason and is not counted, so withdrawing and signing again cannot skip the defences.
+    """
     fields = {k: values[k] for k in ("name", "email", "country", "city", "postcode", "updates")}
     fields["source"] = values["source"]
-    fields["moderation_reason"] = values["moderation_reason"]
-    fields["state"] = values["state"]
+    fields["moderation_reason"] = hold[:500] if hold else values["moderation_reason"]
+    fields["state"] = "fraudulent" if hold else values["state"]
     fields["confirmed_at"] = values["confirmed_at"]
     fields["withdrawn_at"] = None
     changed = db.session.execute(
@@ -190,7 +197,7 @@ def reactivate(signature, values, confirm_first, config):
     ).rowcount
     if not changed:
         return False
-    if not confirm_first:
+    if not confirm_first and not hold:
         count_in(signature.petition_id, values["country"], config)
     db.session.refresh(signature)
     return True

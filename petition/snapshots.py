@@ -3,7 +3,9 @@
 One snapshot per petition holds everything the API, the widget and the badge show. It lives
 COUNT_CACHE_SECONDS in the cache (per process, or shared in Redis), so however many requests
 arrive, each process or the whole cluster reads a petition from the database about once a
-second, and a confirmation is visible at most that long after it commits.
+second, and a confirmation is visible at most that long after it commits. The counts read are
+exact whether or not the count journal has been folded yet (Petition.signature_count includes
+the unfolded entries, loaded in the same SELECT; counting.by_country likewise).
 """
 
 import logging

@@ -1,10 +1,12 @@
 import ipaddress
+import os
 import re
 import shutil
 import socket
 from email import message_from_string
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, select, text
 
 from petition import create_app
@@ -17,6 +19,7 @@ TABLES = [
     "tokens",
     "signatures",
     "country_counts",
+    "count_deltas",
     "milestones",
     "petitions",
     "outbox",
@@ -25,7 +28,28 @@ TABLES = [
     "deliveries",
     "jobs",
     "import_runs",
+    "blocked_domains",
+    "blocked_networks",
+    "trend_alerts",
 ]
+
+
+# --- hypothesis ------------------------------------------------------------------------------
+
+# The property tests drive one app (function-scoped, once per database) through many examples;
+# they assert only "no 500 and a sane status", so state shared between examples is fine.
+# In CI the examples are the same on every run (derandomize, no example database), so a red CI
+# run is reproducible; locally each run explores new inputs. HYPOTHESIS_PROFILE=thorough
+# explores much further before a change that touches input handling.
+settings.register_profile(
+    "petition",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    **({"derandomize": True, "database": None} if services.IN_CI else {}),
+)
+settings.register_profile("thorough", settings.get_profile("petition"), max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "petition"))
 
 
 # --- no traffic beyond this machine -------------------------------------------------------
@@ -203,6 +227,22 @@ def make_signature(app):
             return signature.id
 
     return make
+
+
+@pytest.fixture
+def fold(app):
+    """Fold the count journal now, as the periodic job does; returns the entries applied.
+
+    Counts read exact without it; milestones are stamped (and mailed) by the fold.
+    """
+
+    def run():
+        from petition import counting
+
+        with app.app_context():
+            return counting.fold(app.config)
+
+    return run
 
 
 def csrf_token(client, path):

@@ -54,6 +54,10 @@ class LiveServer:
             "FLASK_SIGN_MIN_SECONDS": "0",
             "FLASK_SIGN_BURST_COUNT": "0",
             "FLASK_SIGN_SUSTAINED_COUNT": "0",
+            # Likewise every confirmation and widget poll comes from 127.0.0.1; test_limits.py
+            # tests these request limits.
+            "FLASK_CONFIRM_LIMIT": "100000 per minute",
+            "FLASK_API_LIMIT": "100000 per minute",
             **(env or {}),
         }
         self.workers, self.threads = workers, threads
@@ -79,6 +83,10 @@ class LiveServer:
             self.process = subprocess.Popen(
                 [
                     str(BIN / "gunicorn"),
+                    # Production's settings (worker class, pool sizing, logging); the flags
+                    # below override the few that tests choose.
+                    "--config",
+                    str(ROOT / "gunicorn.conf.py"),
                     "--bind",
                     f"127.0.0.1:{self.port}",
                     "--workers",
@@ -90,7 +98,8 @@ class LiveServer:
                     "wsgi:app",
                 ],
                 cwd=ROOT,
-                env=self.env,
+                # gunicorn.conf.py sizes the database pool from GUNICORN_THREADS.
+                env={**self.env, "GUNICORN_THREADS": str(self.threads)},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

@@ -54,7 +54,7 @@ def normal_response(client, response):
 
 def test_defaults_are_documented_keys():
     assert {k: DEFAULTS[k] for k in LIMITS} == LIMITS
-    assert DEFAULTS["SIGN_MIN_SECONDS"] == 3
+    assert DEFAULTS["SIGN_MIN_SECONDS"] == 2
     assert DEFAULTS["BLOCK_DISPOSABLE_EMAIL"] is True
 
 
@@ -279,3 +279,46 @@ def test_abuse_checks_off_turns_every_rule_off(app, client, make_petition, sign)
         sign(email=f"p{i}@spam.example", website="filled", t="forged")
     sign(email="x@mailinator.com")
     assert [s.state for s in rows(app)] == ["pending"] * 13
+
+
+def press(client, path):
+    return client.post(path, data={"csrf_token": csrf_token(client, path)})
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"CONFIRMATION_REQUIRED": True}, {"CONFIRMATION_REQUIRED": False}]
+)
+def test_signing_again_after_withdrawing_goes_through_the_defences(
+    app, client, make_petition, sign, outbox
+):
+    confirm_first = app.config["CONFIRMATION_REQUIRED"]
+    make_petition()
+    sign(email="ana@example.org")
+    if confirm_first:
+        assert press(client, link(outbox()[-1]["body"], "confirm")).status_code == 200
+    assert count(client) == 1
+    assert press(client, link(outbox()[-1]["body"], "withdraw")).status_code == 200
+    assert count(client) == 0
+
+    # Signing again with a bot trap tripped: held like a new signature, not counted.
+    response = sign(email="ana@example.org", website="http://spam.example")
+    assert response.status_code == 303
+    [row] = rows(app)
+    assert row.state == "fraudulent"
+    assert row.moderation_reason == "held: hidden honeypot field was filled in"
+    assert row.withdrawn_at is None
+    assert count(client) == 0
+    # The person still gets the mail a normal signer would, and confirming looks like success.
+    mail = outbox()[-1]
+    if confirm_first:
+        assert mail["subject"].startswith("Please confirm your signature")
+        page = press(client, link(mail["body"], "confirm"))
+        assert "Your signature is confirmed" in page.get_data(as_text=True)
+        assert count(client) == 0
+    else:
+        assert mail["subject"].startswith("Thank you for signing")
+    assert rows(app)[0].confirmed_at is not None
+
+    assert restore_all(app, [row.id]) == 1
+    assert rows(app)[0].state == "confirmed"
+    assert count(client) == 1

@@ -130,6 +130,15 @@ def test_sign_confirm_and_see_the_count_rise(server, tab):
         return False
 
     wait_until(risen, timeout=5, interval=0.2, what=f"the count to reach {before + 1}")
+
+    def stamped():
+        # The count fold stamps the milestone about a second after the confirmation.
+        if page.locator(".milestones li").first.get_attribute("class") == "reached":
+            return True
+        page.reload()
+        return False
+
+    wait_until(stamped, timeout=5, interval=0.2, what="the milestone to be stamped reached")
     expect(page.locator(".milestones li").first).to_have_class("reached")
     screenshot(page, "petition-signed.png")
 

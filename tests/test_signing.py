@@ -147,12 +147,15 @@ def test_duplicate_after_confirming_says_already_signed(client, make_petition, s
     assert count(client) == 1
 
 
-def test_withdraw_takes_the_signature_out_of_the_count(app, client, make_petition, sign, outbox):
+def test_withdraw_takes_the_signature_out_of_the_count(
+    app, client, make_petition, sign, outbox, fold
+):
     make_petition(milestones=[(1, "First")])
     sign()
     body = outbox()[0]["body"]
     press(client, link(body, "confirm"))
     assert count(client) == 1
+    assert fold() == 1
     milestone = client.get("/api/petitions/speak-out").get_json()["milestones"][0]
     assert milestone["reached_at"] is not None
 
@@ -160,6 +163,7 @@ def test_withdraw_takes_the_signature_out_of_the_count(app, client, make_petitio
     assert "Your signature is withdrawn" in response.get_data(as_text=True)
     press(client, link(body, "withdraw"))
     assert count(client) == 0
+    assert fold() == 1
     milestone = client.get("/api/petitions/speak-out").get_json()["milestones"][0]
     assert milestone["reached_at"] is None
     [row] = signatures(app)

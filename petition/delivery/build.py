@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
-from .. import countries
+from .. import counting, countries
 from ..extensions import db
 from ..models import Delivery, Milestone, Petition, Signature
 from . import canonical, layout, merge, render
@@ -339,7 +339,7 @@ def read_plan(conn, petition_id, since_last, dialect):
             Petition.target,
             Petition.cover_letter,
             Petition.endorsers,
-            Petition.confirmed_count,
+            counting.CONFIRMED.label("confirmed_count"),
             Petition.offline_count,
         ).where(Petition.id == petition_id)
     ).one()

@@ -3,8 +3,13 @@
 from flask import Blueprint, current_app, jsonify, request
 
 from .. import snapshots
+from ..extensions import limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+# One budget per client address for the whole API and the iframe page (API_LIMIT); see config.
+api_limit = limiter.shared_limit(lambda: current_app.config["API_LIMIT"], scope="api")
+api_limit(bp)
 
 
 class ApiError(Exception):

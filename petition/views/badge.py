@@ -6,12 +6,17 @@ from flask_babel import gettext as _
 
 from .. import snapshots
 from ..badge import render_svg
+from ..extensions import limiter
 from .api import public_cache
 
 bp = Blueprint("badge", __name__)
 
 
 @bp.get("/petitions/<slug>/badge.svg")
+# No limit: mail image proxies (Gmail, Outlook) fetch it for thousands of readers from a few
+# addresses, a refusal would show a broken image in supporters' inboxes, and it is drawn from
+# the cached snapshot, so a flood never reaches the database.
+@limiter.exempt
 def badge(slug):
     snapshot = snapshots.get(slug)
     if snapshot is None:
@@ -33,6 +38,8 @@ def badge(slug):
     response = make_response(svg)
     response.mimetype = "image/svg+xml"
     # An image may be opened on its own; it needs no script, style sheet or frame.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    )
     response.vary.add("Accept-Language")
     return public_cache(response)

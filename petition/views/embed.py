@@ -6,7 +6,8 @@ import os
 from flask import Blueprint, current_app, render_template, request
 
 from .. import snapshots
-from .api import public_cache
+from ..extensions import limiter
+from .api import api_limit, public_cache
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 
@@ -42,6 +43,7 @@ def script():
 
 
 @bp.get("/widget.js")
+@limiter.exempt  # a static file, cached by browsers: limiting it would only break partner pages
 def widget():
     # The ETag is a hash of the content, so every app server behind a balancer agrees on it.
     data, etag = script()
@@ -52,6 +54,7 @@ def widget():
 
 
 @bp.get("/<slug>")
+@api_limit  # the iframe's readers are the API's readers: one budget for both
 def frame(slug):
     """The widget alone on a page, for partners that prefer an <iframe> to a script."""
     snapshot = snapshots.get(slug)

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import abuse, counting, jobs, signing
-from ..extensions import db
+from ..extensions import db, limiter
 from ..forms import SignForm, clean_source
 from ..models import Petition
 
@@ -41,6 +41,11 @@ def commit_and_wake():
     """The request's one commit point; mail queued in it leaves only after it."""
     db.session.commit()
     jobs.wake(current_app)
+
+
+# One budget per client address for the confirm and withdraw pages, GET and POST together
+# (CONFIRM_LIMIT). Signing has no request limit: its defences hold signatures (abuse.py).
+link_limit = limiter.shared_limit(lambda: current_app.config["CONFIRM_LIMIT"], scope="links")
 
 
 @bp.after_request
@@ -155,6 +160,7 @@ def signed(slug):
 
 
 @bp.get("/confirm/<token>")
+@link_limit
 def confirm_page(token):
     found = signing.find_token(token, "confirm")
     if found is None:
@@ -163,6 +169,7 @@ def confirm_page(token):
 
 
 @bp.post("/confirm/<token>")
+@link_limit
 def confirm(token):
     outcome, signature = signing.confirm(token, current_app.config)
     if outcome == "invalid":
@@ -178,6 +185,7 @@ def confirm(token):
 
 
 @bp.get("/withdraw/<token>")
+@link_limit
 def withdraw_page(token):
     found = signing.find_token(token, "withdraw")
     if found is None:
@@ -186,6 +194,7 @@ def withdraw_page(token):
 
 
 @bp.post("/withdraw/<token>")
+@link_limit
 def withdraw(token):
     outcome, signature = signing.withdraw(token)
     if outcome == "invalid":

@@ -13,6 +13,7 @@ from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ... import auth
+from ...dbutil import MAX_ID, row_id
 from ...extensions import db
 from ...models import STAFF_ROLES, AuditLog, Petition, Staff
 from ...signing import InvalidEmail, check_email
@@ -20,6 +21,7 @@ from . import bp
 
 admin_required = auth.staff_required("admin")
 AUDIT_PAGE_SIZE = 50
+MAX_AUDIT_PAGE = MAX_ID // AUDIT_PAGE_SIZE
 
 
 class StaffForm(FlaskForm):
@@ -170,9 +172,10 @@ def as_text(value):
 @bp.get("/audit")
 @admin_required
 def audit_log():
-    petition_id = request.args.get("petition", type=int)
-    staff_id = request.args.get("staff", type=int)
-    page_number = max(1, request.args.get("page", 1, type=int))
+    petition_id = row_id(request.args.get("petition"))
+    staff_id = row_id(request.args.get("staff"))
+    # Past the last page is an empty page, but an offset beyond 64 bits is a database error.
+    page_number = min(max(1, request.args.get("page", 1, type=int)), MAX_AUDIT_PAGE)
     query = select(AuditLog).order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
     if petition_id:
         query = query.where(AuditLog.petition_id == petition_id)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -23,16 +24,25 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from redis import RedisError
-from sqlalchemy import exists, or_, select, tuple_
+from sqlalchemy import exists, select, tuple_
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms import DateField, Form, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import Form, IntegerField, SelectField, StringField
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, ValidationError
 
-from ... import auth, countries, exports, imports, jobs, moderation
-from ...extensions import cache, csrf, db
-from ...models import SIGNATURE_STATES, ImportRun, Petition, Signature
-from ...signing import InvalidEmail, check_email
+from ... import (
+    auth,
+    countries,
+    exports,
+    imports,
+    jobs,
+    moderation,
+    moderation_jobs,
+    signature_search,
+    signing,
+)
+from ...dbutil import row_id
+from ...extensions import csrf, db
+from ...models import SIGNATURE_STATES, ImportRun, Job, Petition, Signature, Staff
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -66,25 +76,57 @@ def petition_links(petition):
 
 def refresh_public_count(petition_slug):
     """After a change to the count: mail leaves, and the cached snapshot goes at once."""
-    jobs.wake(current_app)
-    try:
-        cache.delete_many(f"snapshot:{petition_slug}", "listing")
-    except (RedisError, OSError):
-        log.warning("count cache unavailable; snapshot left to expire", exc_info=True)
+    moderation.after_commit(current_app, petition_slug)
 
 
 # --- the list ---------------------------------------------------------------------------------
 
 
-class SearchForm(Form):
-    """The filters, from the query string (a GET form: no CSRF token, nothing changes)."""
+class Parsed:
+    """Validator: run a signature_search parser, keep its value on the field as `parsed`."""
 
-    q = StringField(_l("Name or email"), filters=[lambda v: v.strip() if v else v])
+    def __init__(self, parse):
+        self.parse = parse
+
+    def __call__(self, form, field):
+        field.parsed = None
+        try:
+            field.parsed = self.parse(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+def strip(value):
+    return value.strip() if value else value
+
+
+class SearchForm(Form):
+    """The filters, from the query string (a GET form: no CSRF token, nothing changes).
+
+    The bulk moderation form posts the same fields back, so both read them through this.
+    """
+
+    q = StringField(_l("Name or email"), filters=[strip])
+    name = StringField(_l("Name contains"), filters=[strip])
+    domain = StringField(
+        _l("Email domain"), filters=[strip], validators=[Parsed(signature_search.parse_domain)]
+    )
+    ip = StringField(
+        _l("Address or range"),
+        filters=[strip],
+        validators=[Parsed(signature_search.parse_network)],
+    )
     country = SelectField(_l("Country"), validate_choice=False)
     state = SelectField(_l("State"), validate_choice=False)
-    source = StringField(_l("Source"), filters=[lambda v: v.strip() if v else v])
-    since = DateField(_l("Signed from"), validators=[Optional()])
-    until = DateField(_l("Signed until"), validators=[Optional()])
+    source = StringField(_l("Source"), filters=[strip])
+    since = StringField(
+        _l("Signed from (UTC)"), filters=[strip], validators=[Parsed(signature_search.parse_moment)]
+    )
+    until = StringField(
+        _l("Signed until (UTC)"),
+        filters=[strip],
+        validators=[Parsed(lambda v: signature_search.parse_moment(v, end=True))],
+    )
     per_page = IntegerField(
         _l("Per page"), validators=[Optional(), NumberRange(1, MAX_PAGE_SIZE)], default=PAGE_SIZE
     )
@@ -92,43 +134,50 @@ class SearchForm(Form):
     def __init__(self, formdata, language="en"):
         super().__init__(formdata)
         self.country.choices = [("", _l("Any"))] + countries.choices(language)
-        self.state.choices = [("", _l("Any"))] + [(s, s) for s in SIGNATURE_STATES]
+        self.state.choices = (
+            [("", _l("Any"))]
+            + [(s, s) for s in SIGNATURE_STATES]
+            + [("held", _l("held (by an abuse check)"))]
+        )
+
+    def validate_until(self, field):
+        since, until = getattr(self.since, "parsed", None), getattr(field, "parsed", None)
+        if since and until and until <= since:
+            raise ValidationError(_l("The end of the time window is before its start."))
+
+    def filters(self):
+        """The valid filters; an invalid one is left out (the form shows why)."""
+
+        def parsed(field):
+            return None if field.errors else getattr(field, "parsed", None)
+
+        country, state = self.country.data, self.state.data
+        return signature_search.Filters(
+            q=self.q.data or "",
+            name=self.name.data or "",
+            domain=parsed(self.domain) or "",
+            ip=parsed(self.ip) or "",
+            country=country if country in countries.CODES else "",
+            state=state if state in signature_search.STATES else "",
+            source=self.source.data or "",
+            since=parsed(self.since),
+            before=parsed(self.until),
+        )
+
+
+def search_form(formdata):
+    form = SearchForm(formdata, language=str(get_locale() or "en").split("_")[0])
+    form.validate()
+    return form
 
 
 def search_conditions(form):
-    """WHERE clauses for the valid filters; an invalid one is left out (the form shows why)."""
-    where = []
-    q = form.q.data
-    if q:
-        try:
-            email = check_email(q)
-        except InvalidEmail:
-            email = None
-        if email is not None:
-            # A whole address: the unique index finds that mailbox however it was spelled.
-            where.append(Signature.canonical_email == email.canonical)
-        else:
-            where.append(
-                or_(
-                    Signature.name.icontains(q, autoescape=True),
-                    Signature.email.icontains(q, autoescape=True),
-                )
-            )
-    if form.country.data in countries.CODES:
-        where.append(Signature.country == form.country.data)
-    if form.state.data in SIGNATURE_STATES:
-        where.append(Signature.state == form.state.data)
-    if form.source.data:
-        where.append(Signature.source == form.source.data)
-    if form.since.data and not form.since.errors:
-        where.append(Signature.created_at >= day_start(form.since.data))
-    if form.until.data and not form.until.errors:
-        where.append(Signature.created_at < day_start(form.until.data + dt.timedelta(days=1)))
-    return where
+    """WHERE clauses for the valid filters of a validated SearchForm."""
+    return form.filters().conditions()
 
 
-def day_start(date):
-    return dt.datetime.combine(date, dt.time(), tzinfo=dt.UTC)
+# Query-string keys that are filters (kept in links and carried by the bulk form).
+FILTER_KEYS = ("q", "name", "domain", "ip", "country", "state", "source", "since", "until")
 
 
 def cursor_row(petition_id, signature_id):
@@ -186,45 +235,155 @@ def page_of(petition_id, where, per_page, before=None, after=None):
 
 
 def int_arg(name):
-    try:
-        return int(request.args[name])
-    except (KeyError, ValueError):
-        return None
+    return row_id(request.args.get(name))
 
 
 @bp.get("/petitions/<slug>/signatures")
 @auth.staff_required()
 def signatures(slug):
     petition = find_petition(slug)
-    form = SearchForm(request.args, language=str(get_locale() or "en").split("_")[0])
-    form.validate()
-    where = search_conditions(form)
+    form = search_form(request.args)
+    filters = form.filters()
+    where = filters.conditions()
     per_page = form.per_page.data if not form.per_page.errors and form.per_page.data else PAGE_SIZE
     before = cursor_row(petition.id, int_arg("before"))
     after = cursor_row(petition.id, int_arg("after")) if before is None else None
     rows, has_newer, has_older = page_of(petition.id, where, per_page, before, after)
-    filters = {k: v for k, v in request.args.items() if k not in ("before", "after") and v}
+    by_state = signature_search.count_by_state(petition.id, where)
+    args = {k: v for k, v in request.args.items() if k not in ("before", "after") and v}
     return render_template(
         "staff/signatures.html",
         petition=petition,
         form=form,
         rows=rows,
-        filters=filters,
+        filters=args,
+        matches=sum(by_state.values()),
+        by_state=by_state,
+        bulk=bulk_choices(form, filters, by_state),
+        bulk_filters={k: v for k, v in args.items() if k in FILTER_KEYS},
+        bulk_jobs=recent_bulk_jobs(petition.id),
         newer_url=(
-            url_for("staff.signatures", slug=slug, after=rows[0].id, **filters)
+            url_for("staff.signatures", slug=slug, after=rows[0].id, **args)
             if has_newer and rows
             else None
         ),
         older_url=(
-            url_for("staff.signatures", slug=slug, before=rows[-1].id, **filters)
+            url_for("staff.signatures", slug=slug, before=rows[-1].id, **args)
             if has_older and rows
             else None
         ),
-        export_url=url_for("staff.export_signatures", slug=slug, **filters),
+        export_url=url_for("staff.export_signatures", slug=slug, **args),
         links=petition_links(petition),
         when=format_datetime,
         here=request.full_path,
+        is_held=signing.is_held,
     )
+
+
+# --- bulk moderation --------------------------------------------------------------------------
+
+
+def bulk_choices(form, filters, by_state):
+    """Which bulk actions the page offers for these matches: none without a valid filter."""
+    if form.errors or not filters:
+        return {"invalidate": False, "restore": False, "release": False}
+    restorable = sum(by_state.get(s, 0) for s in moderation.RESTORABLE)
+    return {
+        "invalidate": any(by_state.get(s, 0) for s in moderation.INVALIDATABLE),
+        "restore": bool(restorable),
+        # Only held signatures among the restorable ones: the button says "Release".
+        "release": bool(restorable) and filters.state == "held",
+    }
+
+
+def recent_bulk_jobs(petition_id, limit=5):
+    """The petition's latest bulk moderations, newest first, for the progress panel."""
+    rows = db.session.execute(
+        select(Job, Staff.email)
+        .outerjoin(Staff, Staff.id == Job.staff_id)
+        .where(Job.kind == moderation_jobs.KIND, Job.petition_id == petition_id)
+        .order_by(Job.id.desc())
+        .limit(limit)
+    ).all()
+    shown = []
+    for job, email in rows:
+        params = json.loads(job.params or "{}")
+        shown.append(
+            {
+                "job": job,
+                "by": email or params.get("staff_email") or "",
+                "action": params.get("action"),
+                "reason": params.get("reason"),
+                "expected": params.get("expected"),
+                "result": json.loads(job.result) if job.result else None,
+                "active": job.state in ("queued", "running"),
+            }
+        )
+    return shown
+
+
+class BulkForm(FlaskForm):
+    action = StringField(validators=[AnyOf(moderation_jobs.ACTIONS)])
+    reason = StringField(
+        _l("Reason"),
+        filters=[lambda v: " ".join(v.split()) if v else v],
+        validators=[Length(max=moderation.REASON_MAX)],
+    )
+    # The count the page showed: recorded beside the number the job actually finds.
+    expected = IntegerField(validators=[Optional(), NumberRange(min=0)])
+
+
+@bp.post("/petitions/<slug>/signatures/bulk")
+@auth.staff_required()
+def bulk_moderate(slug):
+    petition = find_petition(slug)
+    search = search_form(request.form)
+    filters = search.filters()
+    back = url_for(
+        "staff.signatures",
+        slug=slug,
+        **{k: v for k, v in request.form.items() if k in FILTER_KEYS and v},
+    )
+    form = BulkForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash(_("That bulk action was not understood; nothing changed."), "error")
+        return redirect(back, code=303)
+    if search.errors:
+        flash(_("Correct the filters first; nothing changed."), "error")
+        return redirect(back, code=303)
+    if not filters:
+        flash(_("Choose at least one filter before acting on all signatures."), "error")
+        return redirect(back, code=303)
+    action = form.action.data
+    if action == "invalidate" and not form.reason.data:
+        flash(_("To invalidate signatures, give a reason."), "error")
+        return redirect(back, code=303)
+    params = moderation_jobs.params_for(
+        petition,
+        action,
+        filters,
+        current_user,
+        reason=form.reason.data if action == "invalidate" else None,
+        expected=form.expected.data,
+    )
+    job = jobs.enqueue(
+        moderation_jobs.KIND, params, staff_id=current_user.id, petition_id=petition.id
+    )
+    db.session.flush()
+    auth.audit(
+        f"signatures.bulk_{action}",
+        petition_id=petition.id,
+        job_id=job.id,
+        filters=params["filters"],
+        expected=params["expected"],
+        reason=params["reason"],
+    )
+    db.session.commit()
+    jobs.wake(current_app)
+    flash(_("Started: this page shows the progress."), "info")
+    return redirect(back, code=303)
 
 
 # --- invalidate and restore -------------------------------------------------------------------
@@ -269,15 +428,20 @@ def invalidate_signature(slug, signature_id):
 @auth.staff_required()
 def restore_signature(slug, signature_id):
     petition = find_petition(slug)
+    row = db.session.get(Signature, signature_id)
+    held = row is not None and signing.is_held(row)
     changed = moderation.restore(
         signature_id, current_user, current_app.config, petition_id=petition.id
     )
     db.session.commit()
-    if changed:
+    if changed and held:
+        refresh_public_count(slug)
+        flash(_("Signature released: %(name)s.", name=changed[0].name), "success")
+    elif changed:
         refresh_public_count(slug)
         flash(_("Signature restored: %(name)s.", name=changed[0].name), "success")
     else:
-        flash(_("Nothing changed: that signature is not invalidated."), "error")
+        flash(_("Nothing changed: that signature is not invalidated or held."), "error")
     return redirect(back_to_list(slug), code=303)
 
 
@@ -288,9 +452,7 @@ def restore_signature(slug, signature_id):
 @auth.staff_required()
 def export_signatures(slug):
     petition = find_petition(slug)
-    form = SearchForm(request.args)
-    form.validate()
-    where = search_conditions(form)
+    where = search_conditions(search_form(request.args))
     filters = {k: v for k, v in request.args.items() if v}
     auth.audit("signatures.export", petition_id=petition.id, filters=filters)
     # The audit entry commits before the first byte: the export is on record even if the

@@ -1,0 +1,126 @@
+"""gunicorn settings for petition: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Every value can be changed from the environment (listed in README, "Production") or on the
+command line, which wins over this file.
+
+Worker model: gthread. The sign path is a few short database transactions and no other network
+call, so a request spends much of its time waiting on PostgreSQL with the GIL released; a few
+threads per process overlap those waits at a fraction of the memory of more processes, and
+gthread keeps HTTP keep-alive connections from the load balancer open, which sync workers
+cannot. CPU-bound work (the PDF bundle) runs in `flask worker`, never in a request.
+
+No preload: each worker imports the app and opens its own database pool after the fork, and
+`kill -HUP` reloads new code on deploy. GUNICORN_PRELOAD=1 trades that for a faster start and
+a config error caught in the master; post_fork below then drops the pool inherited from it.
+"""
+
+import os
+import re
+
+from gunicorn.glogging import Logger
+
+
+def _int(name, default):
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def _flag(name):
+    return os.environ.get(name, "").strip().lower() not in {"", "0", "false", "no", "off"}
+
+
+_cores = os.cpu_count() or 1
+
+if os.environ.get("GUNICORN_BIND"):
+    bind = [b.strip() for b in os.environ["GUNICORN_BIND"].split(",") if b.strip()]
+elif os.environ.get("PORT"):
+    # Platforms that set PORT route to it from outside the machine.
+    bind = [f"0.0.0.0:{os.environ['PORT']}"]
+else:
+    bind = ["127.0.0.1:8000"]
+
+worker_class = "gthread"
+# One process per core plus one to cover a process stalled on I/O; the threads do the rest.
+workers = _int("WEB_CONCURRENCY", _cores + 1)
+threads = _int("GUNICORN_THREADS", 4)
+
+# Each thread holds at most one connection at a time, plus one spare for code that opens a
+# connection beside its session; the in-process runner, when on, adds three threads (overflow).
+# Exported before the workers start so create_app sizes the pool to fit (README: workers x
+# (DB_POOL_SIZE + DB_MAX_OVERFLOW) across all app servers must stay under max_connections).
+os.environ.setdefault("FLASK_DB_POOL_SIZE", str(threads + 1))
+os.environ.setdefault("FLASK_DB_MAX_OVERFLOW", "3")
+
+# A request that takes this long is stuck (a sign is milliseconds): kill and replace the worker.
+timeout = _int("GUNICORN_TIMEOUT", 30)
+# Time for requests in flight to finish on SIGTERM / HUP before workers are killed.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
+# Load balancers keep connections open longer than browsers; outlive their idle timeout (often
+# 60 s) so the balancer, not gunicorn, closes them, and no request races a closing socket.
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then so a slow leak never grows; jitter keeps them from all
+# restarting at once.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
+
+preload_app = _flag("GUNICORN_PRELOAD")
+
+# gunicorn's control socket defaults to one path per user, so a second gunicorn on the machine
+# (tests, a benchmark, a second site) would take it over; off unless a path is given.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
+
+# The heartbeat file is touched constantly; on a disk-backed /tmp that can block a worker.
+# gunicorn creates the file itself with mkstemp, so a shared directory is safe here.
+_SHM = "/dev/shm"  # noqa: S108
+if os.path.isdir(_SHM):
+    worker_tmp_dir = _SHM
+
+# Behind FLASK_TRUSTED_PROXIES proxies (the app's ProxyFix takes the client address from them), let
+# gunicorn believe their X-Forwarded-Proto as well; FORWARDED_ALLOW_IPS narrows it to their
+# addresses. With no proxy, nobody may claim https through a header.
+if os.environ.get("FLASK_TRUSTED_PROXIES", "0").strip() not in {"", "0"}:
+    forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+else:
+    forwarded_allow_ips = ""
+
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# Combined log format plus the request time in microseconds (%(D)s) and the worker pid.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)sus %(p)s'
+
+# Confirmation and withdrawal links carry a secret token in the path; whoever reads the logs
+# must not be able to confirm or withdraw for someone.
+_TOKEN_PATH = re.compile(r"/(confirm|withdraw)/[^/?#\s\"]+")
+
+
+class RedactingLogger(Logger):
+    """The access log with the tokens of /confirm/ and /withdraw/ links replaced by [redacted]."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "f", "{referer}i"):
+            value = atoms.get(key)
+            if isinstance(value, str):
+                atoms[key] = _TOKEN_PATH.sub(r"/\1/[redacted]", value)
+        return atoms
+
+
+logger_class = RedactingLogger
+
+
+def post_fork(server, worker):
+    """Drop database connections inherited from a preloading master: never share a socket."""
+    if not server.cfg.preload_app:
+        return
+    from petition.extensions import db
+
+    app = server.app.wsgi()
+    with app.app_context():
+        for engine in db.engines.values():
+            # close=False: the parent's connections stay open for the parent; the child only
+            # forgets them and opens its own.
+            engine.dispose(close=False)
