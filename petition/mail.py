@@ -7,6 +7,7 @@ import secrets
 import smtplib
 import sys
 import threading
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
@@ -41,7 +42,25 @@ def build_message(row, sender):
     return msg
 
 
-class ConsoleSender:
+class Sender:
+    """Sends a batch of mails: open() once, send() each, close() at the end.
+
+    Senders without a connection to keep need only send(); SMTPSender keeps one per batch.
+    """
+
+    is_open = True
+
+    def open(self):
+        pass
+
+    def send(self, msg):
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+
+class ConsoleSender(Sender):
     """Writes each mail to the terminal: the embedded default, links ready to open."""
 
     def __init__(self, config, stream=None):
@@ -57,7 +76,7 @@ class ConsoleSender:
             self.stream.flush()
 
 
-class FileSender:
+class FileSender(Sender):
     """Writes each mail as an .eml file into MAIL_FILE_DIR."""
 
     def __init__(self, config):
@@ -74,20 +93,69 @@ class FileSender:
         os.replace(tmp, os.path.join(self.directory, name))
 
 
-class SMTPSender:
-    """Hands each mail to an SMTP server."""
+# Errors that are the server's answer to one mail: the conversation is still in step (smtplib
+# sends RSET after them, and closes the socket itself on a 421), so the next mail can follow.
+SERVER_ANSWERS = (
+    smtplib.SMTPResponseException,
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPNotSupportedError,
+)
+
+
+class SMTPSender(Sender):
+    """Hands mails to an SMTP server over one connection per batch.
+
+    send() opens the connection if none is open; close() ends it with QUIT.
+    """
 
     def __init__(self, config):
         self.config = config
+        self.conn = None
+
+    @property
+    def is_open(self):
+        # smtplib drops its socket when the server says 421 or hangs up.
+        return self.conn is not None and self.conn.sock is not None
+
+    def open(self):
+        self.close()
+        c = self.config
+        conn = smtplib.SMTP(timeout=c["MAIL_TIMEOUT"])
+        try:
+            conn.connect(c["MAIL_SERVER"], int(c["MAIL_PORT"]))
+            conn.ehlo_or_helo_if_needed()
+            if c["MAIL_USE_TLS"]:
+                conn.starttls()
+                conn.ehlo()
+            if c["MAIL_USERNAME"]:
+                conn.login(c["MAIL_USERNAME"], c["MAIL_PASSWORD"] or "")
+        except BaseException:
+            conn.close()
+            raise
+        self.conn = conn
 
     def send(self, msg):
-        c = self.config
-        with smtplib.SMTP(c["MAIL_SERVER"], int(c["MAIL_PORT"]), timeout=c["MAIL_TIMEOUT"]) as s:
-            if c["MAIL_USE_TLS"]:
-                s.starttls()
-            if c["MAIL_USERNAME"]:
-                s.login(c["MAIL_USERNAME"], c["MAIL_PASSWORD"] or "")
-            s.send_message(msg)
+        if not self.is_open:
+            self.open()
+        try:
+            self.conn.send_message(msg)
+        except SERVER_ANSWERS:
+            raise
+        except BaseException:
+            # Timed out or cut off mid-conversation: nothing more can go over this connection.
+            self.conn.close()
+            self.conn = None
+            raise
+
+    def close(self):
+        conn, self.conn = self.conn, None
+        if conn is None or conn.sock is None:
+            return
+        try:
+            conn.quit()
+        except (smtplib.SMTPException, OSError):
+            # Every mail of the batch is already marked: a lost QUIT costs nothing.
+            conn.close()
 
 
 SENDERS = {"console": ConsoleSender, "file": FileSender, "smtp": SMTPSender}
@@ -159,37 +227,136 @@ def retry_delay(config, attempts):
     return min(config["MAIL_RETRY_BASE"] * 2 ** max(attempts - 1, 0), config["MAIL_RETRY_MAX"])
 
 
-def send_pending(config, sender=None, limit=20):
-    """Send one batch of due mails; return (sent, failed)."""
-    rows, _ = claim_batch(config, limit)
-    return send_rows(config, sender or make_sender(config), rows)
+# Connections one batch may open: the first and one reconnect after a drop. Rows left when
+# both are spent go back to the queue unclaimed, for the next batch on a fresh connection.
+BATCH_CONNECTIONS = 2
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What sending one claimed row needs, read before any commit expires the row objects."""
+
+    id: int
+    claim: str
+    attempts: int
+    message: EmailMessage
+
+
+def send_pending(config, sender=None, limit=20, ids=None):
+    """Send one batch of due mails (of `ids`, if given); return (sent, failed)."""
+    sent, failed, _ = send_batch(config, sender or make_sender(config), limit, ids)
+    return sent, failed
+
+
+def send_batch(config, sender, limit=20, ids=None):
+    """Claim and send one batch; return (sent, failed, whether any were due)."""
+    rows, any_due = claim_batch(config, limit, ids)
+    sent, failed = send_rows(config, sender, rows)
+    return sent, failed, any_due
 
 
 def send_rows(config, sender, rows):
-    """Send claimed rows, committing each outcome; failures wait out a growing backoff."""
-    sent = failed = 0
-    for row in rows:
-        msg = build_message(row, config["MAIL_DEFAULT_SENDER"])
-        # No transaction stays open while the server talks: on SQLite it holds the write lock
-        # (BEGIN IMMEDIATE), which would make every sign wait on SMTP.
-        db.session.commit()
-        try:
-            sender.send(msg)
-        except Exception as exc:  # any failure of one mail must not stop the others
-            failed += 1
-            row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            row.next_attempt_at = utcnow() + dt.timedelta(seconds=retry_delay(config, row.attempts))
-            row.claimed_until = None
-            row.claim = None
-            log.warning("mail %s failed (attempt %s): %s", row.id, row.attempts, row.last_error)
-        else:
-            sent += 1
-            row.attempts += 1
-            row.sent_at = utcnow()
-            row.claimed_until = None
-        db.session.commit()
+    """Send rows claimed by claim_batch over one connection; return (sent, failed).
+
+    Each outcome is committed as soon as the server has answered for that mail, so a crash
+    can resend at most the mail in flight. Before each send the claim is renewed, and a row
+    whose claim has gone (expired and taken by another worker, or the row deleted) is skipped:
+    a slow server cannot make two workers send one mail.
+    """
+    items = [
+        Claimed(row.id, row.claim, row.attempts, build_message(row, config["MAIL_DEFAULT_SENDER"]))
+        for row in rows
+    ]
+    # No transaction stays open while the server talks: on SQLite it holds the write lock
+    # (BEGIN IMMEDIATE), which would make every sign wait on SMTP.
+    db.session.commit()
+    sent = failed = connections = 0
+    try:
+        for position, item in enumerate(items):
+            if not sender.is_open:
+                if connections == BATCH_CONNECTIONS:
+                    release(items[position:])
+                    break
+                connections += 1
+                try:
+                    sender.open()
+                except Exception as exc:  # server unreachable: this row waits out a backoff
+                    failed += mark_failed(config, item, exc)
+                    continue
+            if not renew_claim(config, item):
+                continue
+            try:
+                sender.send(item.message)
+            except Exception as exc:  # any failure of one mail must not stop the others
+                failed += mark_failed(config, item, exc)
+            else:
+                mark_sent(item)
+                sent += 1
+    finally:
+        sender.close()
     return sent, failed
+
+
+def mine(item):
+    return (OutboxMessage.id == item.id, OutboxMessage.claim == item.claim)
+
+
+def write(statement):
+    """Run one UPDATE in its own transaction; return how many rows it changed."""
+    count = db.session.execute(statement.execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return count
+
+
+def renew_claim(config, item):
+    """Extend this worker's claim on the row; False if it is no longer this worker's to send."""
+    until = utcnow() + dt.timedelta(seconds=config["MAIL_CLAIM_SECONDS"])
+    return bool(
+        write(
+            update(OutboxMessage)
+            .where(*mine(item), OutboxMessage.sent_at.is_(None))
+            .values(claimed_until=until)
+        )
+    )
+
+
+def mark_sent(item):
+    # Not conditional on the claim: the mail has gone out whoever holds the row now, and a
+    # worker that took over an expired claim then finds it sent when it renews, and skips it.
+    write(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == item.id, OutboxMessage.sent_at.is_(None))
+        .values(sent_at=utcnow(), attempts=item.attempts + 1, claimed_until=None)
+    )
+
+
+def mark_failed(config, item, exc):
+    attempts = item.attempts + 1
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    log.warning("mail %s failed (attempt %s): %s", item.id, attempts, error)
+    return write(
+        update(OutboxMessage)
+        .where(*mine(item))
+        .values(
+            attempts=attempts,
+            last_error=error,
+            next_attempt_at=utcnow() + dt.timedelta(seconds=retry_delay(config, attempts)),
+            claimed_until=None,
+            claim=None,
+        )
+    )
+
+
+def release(items):
+    """Hand untried rows back to the queue as they were, minus the claim."""
+    for item in items:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(*mine(item), OutboxMessage.sent_at.is_(None))
+            .values(claimed_until=None, claim=None)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
 
 
 def drain(config, sender=None, limit=20, max_passes=1000):
@@ -198,10 +365,9 @@ def drain(config, sender=None, limit=20, max_passes=1000):
     total_sent = total_failed = 0
     # Bounded: mail queued faster than it is sent is left for the next call.
     for _ in range(max_passes):
-        rows, any_due = claim_batch(config, limit)
+        sent, failed, any_due = send_batch(config, sender, limit)
         if not any_due:
             break
-        sent, failed = send_rows(config, sender, rows)
         total_sent += sent
         total_failed += failed
     return total_sent, total_failed

@@ -221,8 +221,7 @@ def send_message(message_id):
     app = worker_app()
     with app.app_context():
         try:
-            rows, _ = mail.claim_batch(app.config, ids=[message_id])
-            mail.send_rows(app.config, mail.make_sender(app.config), rows)
+            mail.send_pending(app.config, ids=[message_id])
         except Exception:
             # The row is untouched or its claim expires; the sweep pushes it again. Failing
             # the RQ job would only hold that back for FAILURE_TTL.

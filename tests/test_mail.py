@@ -44,6 +44,7 @@ class Received:
     mail_from: str
     rcpt_tos: list
     message: EmailMessage
+    peer: tuple = None  # the client's address and port: one per connection
 
 
 class Recorder:
@@ -56,24 +57,53 @@ class Recorder:
         self.refused = 0
         self.delay = 0.0  # seconds to think before answering DATA: widens race windows
         self.hold = None  # a threading.Event: DATA waits for it (bounded) before answering
+        self.hold_only = None  # recipients whose DATA waits for hold; None: every DATA
         self.holding = threading.Event()
+        self.delays = {}  # recipient: seconds its DATA takes
+        self.drop = set()  # recipients whose first DATA the server answers by hanging up
+        self.dropped = 0
+        self.on_data = None  # called with each message before it is accepted
+        self.connections = []  # the peer of each EHLO: one per connection without STARTTLS
+        self.quits = 0
         self.port = None
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # what aiosmtpd does itself when there is no hook
+        with self.lock:
+            self.connections.append(session.peer)
+        return responses
+
+    async def handle_QUIT(self, server, session, envelope):
+        with self.lock:
+            self.quits += 1
+        return "221 Bye"
+
     async def handle_DATA(self, server, session, envelope):
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.hold is not None:
+        [rcpt, *_] = envelope.rcpt_tos
+        if self.delay or rcpt in self.delays:
+            await asyncio.sleep(self.delays.get(rcpt, self.delay))
+        if self.hold is not None and (self.hold_only is None or rcpt in self.hold_only):
             self.holding.set()
             deadline = time.monotonic() + THREAD_TIMEOUT
             while not self.hold.is_set() and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        if self.on_data is not None:
+            self.on_data(message)
         with self.lock:
+            if rcpt in self.drop:
+                # Gone before it could say 250: the message was never accepted.
+                self.drop.discard(rcpt)
+                self.dropped += 1
+                server.transport.abort()
+                return "421 4.3.0 gone"
             if self.refuse:
                 self.refuse -= 1
                 self.refused += 1
                 return "451 4.3.0 try again later"
-            message = message_from_bytes(envelope.content, policy=policy.default)
-            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self.messages.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), message, session.peer)
+            )
         return "250 OK"
 
     def received(self):
@@ -370,6 +400,149 @@ def test_concurrent_workers_send_each_mail_once(app, smtp, make_petition, sign):
     assert sum(sent for sent, _ in results) == count
     assert sum(failed for _, failed in results) == 0
     assert all(row.sent_at is not None and row.attempts == 1 for row in rows(app))
+
+
+def signers(sign, count):
+    addresses = [f"signer{i}@example.org" for i in range(count)]
+    for address in addresses:
+        assert sign(email=address).status_code == 303
+    return addresses
+
+
+def test_a_batch_uses_one_connection_and_marks_each_mail_as_it_goes(app, smtp, make_petition, sign):
+    make_petition()
+    count = 5
+    signers(sign, count)
+    seen = []
+
+    def check(message):
+        # Runs while the server holds this message's DATA: the worker waits for the answer.
+        row_id = outbox_id(message)
+        with app.app_context():
+            table = {r.id: r for r in db.session.execute(select(OutboxMessage)).scalars()}
+        seen.append(
+            (
+                row_id,
+                [i for i, r in table.items() if i < row_id and r.sent_at is None],
+                table[row_id].sent_at is None and table[row_id].claimed_until > utcnow(),
+            )
+        )
+
+    smtp.on_data = check
+    assert drain(app) == (count, 0)
+
+    ids = [r.id for r in rows(app)]
+    # Every earlier mail was already marked sent when the next one's DATA arrived.
+    assert seen == [(row_id, [], True) for row_id in ids]
+    received = smtp.received()
+    assert sorted(outbox_id(r.message) for r in received) == ids
+    assert len(smtp.connections) == 1
+    assert {r.peer for r in received} == set(smtp.connections)
+    assert smtp.quits == 1
+    assert all(r.sent_at and r.attempts == 1 and r.claimed_until is None for r in rows(app))
+
+
+def test_a_slow_server_does_not_let_two_workers_send_one_mail(app, smtp, make_petition, sign):
+    claim = 2
+    app.config["MAIL_CLAIM_SECONDS"] = claim
+    make_petition()
+    first, second, *_ = recipients = signers(sign, 4)
+    # The first mail takes longer than the claim on the batch, then the second stalls: by
+    # then the claims on the last two have run out and another worker may take them.
+    smtp.delays = {first: claim + 0.5}
+    smtp.hold = threading.Event()
+    smtp.hold_only = {second}
+
+    results = []
+
+    def worker():
+        with app.app_context():
+            results.append(mail.drain(app.config))
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    try:
+        assert smtp.holding.wait(THREAD_TIMEOUT), "the first worker never reached the second mail"
+        # The second mail's claim was renewed just before its DATA, so it stays with the first
+        # worker; the other two are free.
+        other = drain(app)
+    finally:
+        smtp.hold.set()
+        thread.join(THREAD_TIMEOUT)
+    assert not thread.is_alive()
+
+    assert other == (2, 0)
+    assert results == [(2, 0)], "the first worker skips the mails it no longer holds"
+    received = smtp.received()
+    assert Counter(r.rcpt_tos[0] for r in received) == Counter(recipients)
+    assert Counter(outbox_id(r.message) for r in received).most_common(1)[0][1] == 1
+    assert all(r.sent_at is not None and r.attempts == 1 for r in rows(app))
+
+
+def test_a_dropped_connection_is_reopened_once_for_the_rest(app, smtp, make_petition, sign):
+    make_petition()
+    recipients = signers(sign, 5)
+    smtp.drop = {recipients[2]}
+
+    before = utcnow()
+    assert drain(app) == (4, 1)
+    assert smtp.dropped == 1
+    received = smtp.received()
+    assert [r.rcpt_tos[0] for r in received] == recipients[:2] + recipients[3:]
+    # Two mails on the first connection, the other two on the second.
+    assert len(smtp.connections) == 2
+    assert [r.peer for r in received] == [smtp.connections[0]] * 2 + [smtp.connections[1]] * 2
+    assert smtp.quits == 1
+
+    dropped = rows(app)[2]
+    assert dropped.sent_at is None and dropped.attempts == 1
+    assert dropped.last_error.startswith("SMTPServerDisconnected"), dropped.last_error
+    assert dropped.next_attempt_at >= before + dt.timedelta(seconds=app.config["MAIL_RETRY_BASE"])
+    assert dropped.claim is None and dropped.claimed_until is None
+
+    make_due(app)
+    assert drain(app) == (1, 0)
+    received = smtp.received()
+    assert Counter(r.rcpt_tos[0] for r in received) == Counter(recipients)
+    assert all(r.sent_at is not None for r in rows(app))
+
+
+def test_a_batch_that_loses_its_second_connection_leaves_the_rest_to_the_next(
+    app, smtp, make_petition, sign
+):
+    make_petition()
+    recipients = signers(sign, 6)
+    smtp.drop = {recipients[1], recipients[3]}
+
+    with app.app_context():
+        assert mail.send_pending(app.config) == (2, 2)
+    # The two untried mails are back in the queue as they were: unclaimed, never attempted.
+    untried = rows(app)[4:]
+    assert [(r.attempts, r.claim, r.claimed_until, r.sent_at) for r in untried] == [
+        (0, None, None, None)
+    ] * 2
+    assert len(smtp.connections) == 2
+
+    assert drain(app) == (2, 0)
+    assert len(smtp.connections) == 3
+    make_due(app)
+    assert drain(app) == (2, 0)
+    received = smtp.received()
+    assert Counter(r.rcpt_tos[0] for r in received) == Counter(recipients)
+    assert [r.attempts for r in rows(app)] == [1, 2, 1, 2, 1, 1]
+
+
+def test_a_batch_for_an_unreachable_server_all_waits_out_a_backoff(
+    app, closed_port, make_petition, sign
+):
+    make_petition()
+    signers(sign, 3)
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port)
+    assert drain(app) == (0, 3)
+    assert all(
+        r.sent_at is None and r.attempts == 1 and r.last_error.startswith("ConnectionRefused")
+        for r in rows(app)
+    )
 
 
 # --- the worker command, files and the console ---------------------------------------------
