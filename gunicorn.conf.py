@@ -3,11 +3,13 @@
 Every value can be changed from the environment (listed in README, "Production") or on the
 command line, which wins over this file.
 
-Worker model: gthread. The sign path is a few short database transactions and no other network
-call, so a request spends much of its time waiting on PostgreSQL with the GIL released; a few
-threads per process overlap those waits at a fraction of the memory of more processes, and
-gthread keeps HTTP keep-alive connections from the load balancer open, which sync workers
-cannot. CPU-bound work (the PDF bundle) runs in `flask worker`, never in a request.
+Worker model: gthread with ONE thread per process by default. A request here is mostly Python
+(a sign waits a millisecond or so on the database), so threads in one process mostly take turns
+at the GIL, and on SQLite queue for the write lock too: measured with bench/http_bench.py
+--quick on 2 cores, 3 processes x 1 thread signed ~1.5x (SQLite) to ~2x (PostgreSQL) as fast
+as 3 x 4 threads, with a lower p99. gthread, unlike sync workers, still keeps HTTP keep-alive
+connections from the load balancer open. GUNICORN_THREADS adds threads where requests wait on
+something slow. CPU-bound work (the PDF bundle) runs in `flask worker`, never in a request.
 
 No preload: each worker imports the app and opens its own database pool after the fork, and
 `kill -HUP` reloads new code on deploy. GUNICORN_PRELOAD=1 trades that for a faster start and
@@ -40,9 +42,9 @@ else:
     bind = ["127.0.0.1:8000"]
 
 worker_class = "gthread"
-# One process per core plus one to cover a process stalled on I/O; the threads do the rest.
+# One process per core plus one to cover a process stalled on I/O (see the docstring).
 workers = _int("WEB_CONCURRENCY", _cores + 1)
-threads = _int("GUNICORN_THREADS", 4)
+threads = _int("GUNICORN_THREADS", 1)
 
 # Each thread holds at most one connection at a time, plus one spare for code that opens a
 # connection beside its session; the in-process runner, when on, adds three threads (overflow).
@@ -86,7 +88,11 @@ if os.environ.get("FLASK_TRUSTED_PROXIES", "0").strip() not in {"", "0"}:
 else:
     forwarded_allow_ips = ""
 
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# "-" is stdout, else a file path; "off" (or 0, false, no, none) writes no access log at all:
+# at thousands of requests a second the log line is a measurable share of each request, and a
+# proxy in front often logs the same requests already.
+_access_log = os.environ.get("GUNICORN_ACCESS_LOG", "-").strip()
+accesslog = None if _access_log.lower() in {"off", "0", "false", "no", "none"} else _access_log
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Combined log format plus the request time in microseconds (%(D)s) and the worker pid.

@@ -271,6 +271,7 @@ def describe_config(conf, workers):
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(conf)],
+        env={**os.environ, "GUNICORN_ACCESS_LOG": os.environ.get("GUNICORN_ACCESS_LOG", "off")},
         capture_output=True,
         text=True,
         timeout=30,
@@ -317,6 +318,8 @@ def serve(app_spec, env, folder, ready_path, workers):
     port = free_port()
     command, config = gunicorn_command(app_spec, port, workers)
     merged = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}", "PORT": str(port)}
+    # The bare baseline and the app alike: a log line per request measures the logger.
+    merged.setdefault("GUNICORN_ACCESS_LOG", "off")
     if "REDIS_URL" not in env:
         # Redis is an option of the run (--redis), never inherited from the shell.
         merged.pop("REDIS_URL", None)

@@ -5,6 +5,7 @@ import os
 import time
 
 from flask import Flask, jsonify, make_response, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, format_decimal, format_timedelta, get_locale
 from flask_wtf.csrf import CSRFError
 
@@ -29,6 +30,7 @@ def create_app(test_config=None, instance_path=None):
         template_folder=os.path.join(ROOT, "templates"),
     )
     config_module.load(app, test_config)
+    app.session_interface = SessionInterface()
     if app.config["TRUSTED_PROXIES"]:
         # Behind N proxies, the client address and scheme come from their X-Forwarded headers;
         # without this every signature would carry the proxy's address.
@@ -80,6 +82,31 @@ def create_app(test_config=None, instance_path=None):
     register_template_helpers(app)
     app.after_request(security_headers)
     return app
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, minus work that the hot paths repeat for nothing."""
+
+    # Nothing under /api/ reads or writes the session (GET JSON for partner sites): leave the
+    # cookie unread and unsigned, and send none back.
+    SESSIONLESS = ("/api/",)
+
+    def __init__(self):
+        self.serializers = {}
+
+    def get_signing_serializer(self, app):
+        # Flask builds a new serializer, key derivation included, on every request.
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self.serializers.get(key)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            self.serializers = {key: serializer}
+        return serializer
+
+    def open_session(self, app, request):
+        if request.path.startswith(self.SESSIONLESS):
+            return None  # Flask then uses a null session: empty, and never saved
+        return super().open_session(app, request)
 
 
 def available_languages(app):

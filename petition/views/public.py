@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import abuse, counting, jobs, signing
+from .. import abuse, counting, db_setup, jobs, signing
 from ..extensions import db, limiter
 from ..forms import SignForm, clean_source
 from ..models import Petition
@@ -122,6 +122,7 @@ def embed_snippets(petition):
 
 @bp.post("/petitions/<slug>/sign")
 def sign(slug):
+    db_setup.read_before_writing()
     petition = public_petition(slug)
     form = SignForm(language=language())
     if not form.validate():
@@ -139,13 +140,17 @@ def sign(slug):
     )
     form_meta = {"honeypot": form.website.data, "t": form.t.data}
     hold = abuse.hold_reason(petition, data, form_meta, current_app.config)
+    # Validation and the abuse checks done: only now take SQLite's write lock.
+    db_setup.end_reads(db.session, petition)
     try:
         signing.sign(petition, data, current_app.config, hold=hold)
     except signing.PetitionClosed:
         db.session.rollback()
-        return render_petition(petition, form, status=409, closed_message=True)
+        return render_petition(public_petition(slug), form, status=409, closed_message=True)
     commit_and_wake()
-    return redirect(url_for("public.signed", slug=petition.slug), code=303)
+    # The slug from the URL, not petition.slug: the commit expired the petition, and reading
+    # it again would cost a SELECT (and on SQLite a second write-locked transaction).
+    return redirect(url_for("public.signed", slug=slug), code=303)
 
 
 @bp.get("/petitions/<slug>/signed")
