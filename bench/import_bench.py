@@ -196,15 +196,19 @@ def run_cli(env, path, batch_size):
     flask = os.path.join(os.path.dirname(sys.executable), "flask")
     args = [flask, "signatures", "import", SLUG, path, "--batch-size", str(batch_size)]
     started = time.perf_counter()
-    child = subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    out = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    elapsed = time.perf_counter() - started
-    if child.returncode:
-        raise SystemExit(f"import failed ({child.returncode}):\n{out}")
+    # stderr goes to a file (the progress bar writes there) so a failure can say why.
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        child = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=errors, text=True
+        )
+        out = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - started
+        if child.returncode:
+            errors.seek(0)
+            tail = errors.read()[-3000:]
+            raise SystemExit(f"import failed ({child.returncode}):\n{out}\n{tail}")
     return elapsed, usage.ru_maxrss / 1024, out.strip().splitlines()[:3]
 
 

@@ -1,6 +1,7 @@
 """petition: collect, confirm, count and deliver petition signatures."""
 
 import datetime as dt
+import functools
 import os
 import time
 
@@ -31,13 +32,6 @@ def create_app(test_config=None, instance_path=None):
     )
     config_module.load(app, test_config)
     app.session_interface = SessionInterface()
-    if app.config["TRUSTED_PROXIES"]:
-        # Behind N proxies, the client address and scheme come from their X-Forwarded headers;
-        # without this every signature would carry the proxy's address.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     options = sqlite_engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
 
@@ -81,6 +75,19 @@ def create_app(test_config=None, instance_path=None):
     register_errors(app)
     register_template_helpers(app)
     app.after_request(security_headers)
+
+    from .fastcount import FastCount
+
+    # The widgets' count polls, answered from the cache beneath Flask (petition/fastcount.py).
+    app.wsgi_app = FastCount(app, app.wsgi_app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind N proxies, the client address and scheme come from their X-Forwarded headers;
+        # without this every signature would carry the proxy's address. Outermost, so the
+        # count's fast path sees the same scheme (HSTS) as Flask does.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     return app
 
 
@@ -126,22 +133,37 @@ def select_locale():
     return request.accept_languages.best_match(languages) or "en"
 
 
+@functools.cache
+def security_header_items(hsts):
+    """The security headers of every response, in order; hsts: HSTS is on and this is HTTPS.
+
+    One list for both the after_request hook below and the count's fast path (fastcount.py).
+    """
+    items = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        # No page may be framed unless it says so itself (the iframe embed will).
+        ("X-Frame-Options", "DENY"),
+        (
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    ]
+    # Browsers ignore HSTS over plain HTTP; sending it only there keeps development usable.
+    if hsts:
+        items.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return tuple(items)
+
+
 def security_headers(response):
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    # No page may be framed unless it says so itself (the iframe embed will).
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    )
     from flask import current_app
 
-    # Browsers ignore HSTS over plain HTTP; sending it only there keeps development usable.
-    if current_app.config["HSTS"] and request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    headers = response.headers
+    # setdefault: a view that sets its own (the iframe page's CSP) keeps it.
+    hsts = bool(current_app.config["HSTS"]) and request.is_secure
+    for name, value in security_header_items(hsts):
+        headers.setdefault(name, value)
     return response
 
 

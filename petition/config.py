@@ -125,7 +125,8 @@ DEFAULTS = {
     # can put hundreds of readers behind one address, each open page polling every 10 s (6 a
     # minute), and every answer comes from the count snapshot, not the database. The badge and
     # widget.js have no limit: mail image proxies fetch the badge for thousands of readers from
-    # a few addresses, and the script is a static file that browsers cache.
+    # a few addresses, and the script is a static file that browsers cache. Nor has the count
+    # (/api/petitions/SLUG/count): one cache read, cheaper than checking a limit (views/api.py).
     "API_LIMIT": "1200 per minute",
     # Where Flask-Limiter counts: REDIS_URL when set (shared by every app process), else memory.
     "RATELIMIT_STORAGE_URI": None,

@@ -89,6 +89,11 @@ def get(slug):
     return None if found == MISSING else found
 
 
+def count_key(slug):
+    """The cache key of the count endpoint's answer (also read by petition/fastcount.py)."""
+    return f"count:{slug}"
+
+
 def count_entry(slug):
     """The count endpoint's answer, cached ready to send: (JSON body, ETag), or None if unknown.
 
@@ -117,7 +122,7 @@ def count_entry(slug):
         # The digest werkzeug's add_etag would compute from the same body.
         return body, hashlib.sha1(body).hexdigest()  # noqa: S324 an ETag, not a secret
 
-    found = cached(f"count:{slug}", compute)
+    found = cached(count_key(slug), compute)
     return None if found == MISSING else tuple(found)
 
 

@@ -7,8 +7,19 @@ from ..extensions import limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
+
+def limit_exempt():
+    # The count is exempt from API_LIMIT: its answer is one cache read (unknown slugs are
+    # cached too), cheaper than checking a limit, which costs a storage round trip (Redis in
+    # production). Like the badge, it is what many readers behind one address poll, and
+    # petition/fastcount.py serves it below Flask, where no limit is checked either.
+    return request.endpoint == "api.count"
+
+
 # One budget per client address for the whole API and the iframe page (API_LIMIT); see config.
-api_limit = limiter.shared_limit(lambda: current_app.config["API_LIMIT"], scope="api")
+api_limit = limiter.shared_limit(
+    lambda: current_app.config["API_LIMIT"], scope="api", exempt_when=limit_exempt
+)
 api_limit(bp)
 
 
@@ -42,11 +53,7 @@ def public_cache(response):
     """Let browsers and CDNs keep a GET answer briefly, and answer 304 when it is unchanged."""
     if request.method not in ("GET", "HEAD") or response.status_code not in (200, 404):
         return response
-    config = current_app.config
-    response.headers["Cache-Control"] = (
-        f"public, max-age={config['API_MAX_AGE']}, "
-        f"stale-while-revalidate={config['API_STALE_SECONDS']}"
-    )
+    response.headers["Cache-Control"] = cache_control(current_app.config)
     if response.status_code == 200:
         response.add_etag()  # keeps an ETag the view set
         # make_conditional is most of this hook's cost; without a validator to compare it
@@ -54,6 +61,14 @@ def public_cache(response):
         if any(key in request.environ for key in CONDITIONAL_HEADERS):
             response.make_conditional(request)
     return response
+
+
+def cache_control(config):
+    """The Cache-Control of public GET answers (also sent by petition/fastcount.py)."""
+    return (
+        f"public, max-age={config['API_MAX_AGE']}, "
+        f"stale-while-revalidate={config['API_STALE_SECONDS']}"
+    )
 
 
 def find(slug):
