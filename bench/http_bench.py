@@ -19,7 +19,8 @@ with the repository's gunicorn.conf.py (explicit flags while there is none) on a
   requests in flight when wrk stops are committed but not counted by wrk).
 
 The baseline is bench/bare_app.py (one route returning a small JSON body) under the same
-gunicorn configuration, measured in the same run. The app runs as in production
+gunicorn configuration, kept up through the run and measured just before each count run, so the
+two are compared on an equally loaded machine. The app runs as in production
 (DEPLOYMENT=production, JOBS_IN_PROCESS=0) with ABUSE_CHECKS=0 (DESIGN: for load tests) and
 CONFIRMATION_REQUIRED on, so a sign is a pending row, two link tokens and an outbox mail in one
 transaction. No mail worker runs: the outbox only fills (mail backend `file`, never used).
@@ -577,7 +578,7 @@ def app_env(url, folder, redis_url):
     return env
 
 
-def bench_database(a, backend, rows, baseline, profiles):
+def bench_database(a, backend, rows, measure_bare, profiles):
     """Every run on one database at one size; returns the Runs."""
     runs = []
     with tempfile.TemporaryDirectory(prefix="http-bench-") as folder:
@@ -591,10 +592,10 @@ def bench_database(a, backend, rows, baseline, profiles):
                 count_url = server.url + ready
                 get_script = lua_script(folder, "get")
                 for connections in a.connections:
+                    bare = measure_bare(connections)
                     run = measure(a, backend, rows, "count", connections, count_url, get_script)
-                    bare = baseline.get(connections)
-                    if bare:
-                        run.extra["share"] = run.rate / bare.rate
+                    run.extra["bare"] = bare
+                    run.extra["share"] = run.rate / bare.rate
                     report(run)
                     runs.append(run)
 
@@ -642,19 +643,25 @@ def bench_database(a, backend, rows, baseline, profiles):
     return runs
 
 
-def bench_baseline(a):
-    baseline = {}
+@contextlib.contextmanager
+def bare_server(a):
+    """The bare baseline under the same gunicorn config, kept up for the whole run.
+
+    Yields (measure_bare, config): measure_bare(connections) runs wrk against it now, so each
+    count run is compared with a bare run taken just before it on an equally loaded machine.
+    """
     with (
         tempfile.TemporaryDirectory(prefix="http-bench-bare-") as folder,
         serve("bench.bare_app:app", {}, folder, "/count", a.workers) as server,
     ):
         script = lua_script(folder, "get")
-        for connections in a.connections:
+
+        def measure_bare(connections):
             run = measure(a, "-", 0, "bare Flask", connections, server.url + "/count", script)
             report(run)
-            baseline[connections] = run
-        config = server.config
-    return baseline, config
+            return run
+
+        yield measure_bare, server.config
 
 
 def report(run):
@@ -707,7 +714,7 @@ def suite_figures(import_out, bundle_out):
     return rows
 
 
-def goals(runs, baseline):
+def goals(runs):
     """One line per goal of issue #6: met or not, from the measured runs."""
     lines = []
     for run in runs:
@@ -720,8 +727,8 @@ def goals(runs, baseline):
                 f"{run.errors} errors, {run.check} | ≥ {need:,}/s, p99 < {P99_GOAL_MS} ms, "
                 f"0 errors, 0 lost | {'met' if met else '**not met**'} |"
             )
-        elif run.endpoint == "count" and run.connections in baseline:
-            share = run.rate / baseline[run.connections].rate
+        elif run.endpoint == "count" and "bare" in run.extra:
+            share = run.extra["share"]
             met = share >= COUNT_SHARE_GOAL and not run.errors
             lines.append(
                 f"| count, {where} | {share:.0%} of bare ({run.rate:,.0f}/s), "
@@ -751,7 +758,7 @@ def growth(runs):
     return lines
 
 
-def markdown(a, info, config, runs, baseline, profiles, suite_rows, took):
+def markdown(a, info, config, runs, profiles, suite_rows, took):
     command = (
         "make bench"
         if a.suite
@@ -784,7 +791,8 @@ def markdown(a, info, config, runs, baseline, profiles, suite_rows, took):
         + " The petition starts with the given number of existing signatures (90 % confirmed, "
         "inserted in one statement); signing adds to them as the runs go. Baseline: "
         "`bench/bare_app.py`, one Flask route returning a JSON body of the count's size, "
-        "served by the same gunicorn configuration in the same run. Errors: any status but "
+        "served by the same gunicorn configuration, kept up through the run and measured just "
+        "before each count run (the share compares the two). Errors: any status but "
         "303 for a sign (200 otherwise), plus socket errors and timeouts. Rows: after each "
         "signing run the database must hold one new row per 303.",
         "",
@@ -792,17 +800,21 @@ def markdown(a, info, config, runs, baseline, profiles, suite_rows, took):
         "of bare | p50 ms | p99 ms | errors | rows |",
         "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for run in list(baseline.values()) + runs:
-        share = ""
-        if run.endpoint != "bare Flask" and run.connections in baseline:
-            share = f"{run.rate / baseline[run.connections].rate:.0%}"
+    # Each count run is listed after the bare run taken just before it, and compared with it.
+    listed = []
+    for run in runs:
+        if "bare" in run.extra:
+            listed.append(run.extra["bare"])
+        listed.append(run)
+    for run in listed:
+        share = f"{run.extra['share']:.0%}" if "share" in run.extra else ""
         out.append(
             f"| {run.database} | {run.existing:,} | {run.endpoint} | {run.connections} | "
             f"{run.rate:,.0f} | {share} | {run.p50_ms:.2f} | {run.p99_ms:.2f} | {run.errors} | "
             f"{run.check} |"
         )
     out += ["", "Goals (issue #6):", "", "| what | measured | goal | |", "|---|---|---|---|"]
-    out += goals(runs, baseline) + suite_rows
+    out += goals(runs) + suite_rows
     grown = growth(runs)
     if grown:
         out += [
@@ -883,18 +895,18 @@ def main():
     backends = ["sqlite", "postgresql"] if a.backend == "both" else [a.backend]
     info = machine(postgres_version() if "postgresql" in backends else None)
     print(f"machine: {info}", flush=True)
-    baseline, config = bench_baseline(a)
     runs, profiles = [], {}
-    for backend in backends:
-        for rows in a.seed:
-            runs += bench_database(a, backend, rows, baseline, profiles)
+    with bare_server(a) as (measure_bare, config):
+        for backend in backends:
+            for rows in a.seed:
+                runs += bench_database(a, backend, rows, measure_bare, profiles)
     suite_rows = []
     if a.suite:
         _, import_out = run_other_bench("import_bench.py", "--rows", "1000000")
         _, bundle_out = run_other_bench("bundle.py", "--rows", "1000000")
         suite_rows = suite_figures(import_out, bundle_out)
     took = time.monotonic() - started
-    section = markdown(a, info, config, runs, baseline, profiles, suite_rows, took)
+    section = markdown(a, info, config, runs, profiles, suite_rows, took)
     print(section)
     if a.write_results:
         write_results(section)
