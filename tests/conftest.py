@@ -252,6 +252,12 @@ def csrf_token(client, path):
     return found.group(1)
 
 
+def staff_post(client, path, **data):
+    """POST a staff form with the CSRF token of the logged-in session (unless given)."""
+    data.setdefault("csrf_token", csrf_token(client, "/staff/"))
+    return client.post(path, data=data)
+
+
 @pytest.fixture
 def sign(client):
     """Post the sign form the way a browser does, CSRF token and all."""

@@ -1,7 +1,6 @@
 """Staff-edited blocklists: domains and address ranges whose new signatures are held."""
 
 import json
-import re
 
 import pytest
 from hypothesis import example, given
@@ -11,6 +10,7 @@ from sqlalchemy import event, select
 from petition import auth, blocklists
 from petition.extensions import db
 from petition.models import AuditLog, BlockedDomain, BlockedNetwork, Signature
+from tests.conftest import staff_post
 from tests.test_staff_auth import PASSWORD, login
 
 ADMIN = "admin@example.org"
@@ -38,14 +38,7 @@ def campaigner(client, accounts):
     return client
 
 
-def token(client):
-    page = client.get("/staff/").get_data(as_text=True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-
-
-def post(client, path, **data):
-    data.setdefault("csrf_token", token(client))
-    return client.post(path, data=data)
+post = staff_post
 
 
 def add_domain(client, domain, kind="block", note=""):

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from petition import auth
 from petition.extensions import db
 from petition.models import AuditLog, Staff
+from tests.conftest import staff_post
 from tests.test_staff_auth import PASSWORD, login
 
 ADMIN = "admin@example.org"
@@ -31,14 +32,7 @@ def admin(client, accounts):
     return client
 
 
-def token(client):
-    page = client.get("/staff/").get_data(as_text=True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-
-
-def post(client, path, **data):
-    data.setdefault("csrf_token", token(client))
-    return client.post(path, data=data)
+post = staff_post
 
 
 def staff(app, email):

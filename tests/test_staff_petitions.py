@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from petition import auth
 from petition.extensions import db
 from petition.models import AuditLog, Milestone, OutboxMessage, Petition, Signature, utcnow
+from tests.conftest import staff_post
 from tests.test_staff_auth import PASSWORD, login
 
 NEW = "/staff/petitions/new"
@@ -38,14 +39,7 @@ def campaigner(staff_login):
     return staff_login("campaigner")
 
 
-def token(client):
-    page = client.get(NEW).get_data(as_text=True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-
-
-def post(client, path, **data):
-    data.setdefault("csrf_token", token(client))
-    return client.post(path, data=data)
+post = staff_post
 
 
 def form(**overrides):
