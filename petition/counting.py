@@ -101,21 +101,26 @@ def fold_batch(limit=FOLD_BATCH):
     claimed = db.session.execute(
         delete(CountDelta)
         .where(CountDelta.id.in_(oldest))
-        .returning(CountDelta.petition_id, CountDelta.country, CountDelta.delta)
+        .returning(
+            CountDelta.petition_id, CountDelta.country, CountDelta.delta, CountDelta.created_at
+        )
         .execution_options(synchronize_session=False)
     ).all()
-    per_petition, per_country = Counter(), Counter()
-    for petition_id, country, delta in claimed:
+    now = utcnow()
+    per_petition, per_country, changed_at = Counter(), Counter(), {}
+    for petition_id, country, delta, created_at in claimed:
         per_petition[petition_id] += delta
         per_country[petition_id, country] += delta
-    now = utcnow()
+        changed_at[petition_id] = max(changed_at.get(petition_id, now), created_at or now)
     for petition_id in sorted(per_petition):
         db.session.execute(
             update(Petition)
             .where(Petition.id == petition_id)
             .values(
                 confirmed_count=Petition.confirmed_count + per_petition[petition_id],
-                updated_at=now,
+                # Never older than an entry it folds (an app server's clock may run ahead),
+                # so the count's time never goes back (Petition.count_changed_at).
+                updated_at=changed_at[petition_id],
             )
             .execution_options(synchronize_session=False)
         )
@@ -291,7 +296,15 @@ def recount(petition):
     total = totals(petition_id)["total"]
     reached = stamp_milestones(petition_id, total)
     db.session.expire(
-        petition, ["milestones", "confirmed_count", "unfolded_count", "offline_count", "updated_at"]
+        petition,
+        [
+            "milestones",
+            "confirmed_count",
+            "unfolded_count",
+            "unfolded_at",
+            "offline_count",
+            "updated_at",
+        ],
     )
     return total, reached
 

@@ -155,6 +155,7 @@ def _restamp(petition, config, quiet=False, quiet_counts=()):
         if news:
             milestones.announce(news, config)
     db.session.expire(
-        petition, ["milestones", "confirmed_count", "unfolded_count", "offline_count"]
+        petition,
+        ["milestones", "confirmed_count", "unfolded_count", "unfolded_at", "offline_count"],
     )
     return reached

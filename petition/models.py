@@ -104,6 +104,18 @@ class Petition(db.Model):
         return self.confirmed_count + (self.unfolded_count or 0)
 
     @property
+    def count_changed_at(self):
+        """When the count last changed, unfolded journal entries included.
+
+        Public snapshots carry it so a poller can tell an older one from a newer one: with
+        updated_at alone, two caches could hold different counts under one time (a
+        confirmation before the fold), and a widget would take the count back.
+        """
+        if self.unfolded_at is not None and self.unfolded_at > self.updated_at:
+            return self.unfolded_at
+        return self.updated_at
+
+    @property
     def signature_count(self):
         """The public total: confirmed signatures plus paper ones."""
         return self.confirmed_total + self.offline_count
@@ -454,6 +466,14 @@ class CountDelta(db.Model):
 # meanwhile can neither hide an entry nor count it twice.
 Petition.unfolded_count = column_property(
     select(func.coalesce(func.sum(CountDelta.delta), 0))
+    .where(CountDelta.petition_id == Petition.id)
+    .correlate_except(CountDelta)
+    .scalar_subquery()
+)
+# When the newest of those entries was made: the count changed then, though the fold that sets
+# updated_at has not run yet (see Petition.count_changed_at).
+Petition.unfolded_at = column_property(
+    select(func.max(CountDelta.created_at))
     .where(CountDelta.petition_id == Petition.id)
     .correlate_except(CountDelta)
     .scalar_subquery()

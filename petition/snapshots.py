@@ -54,7 +54,7 @@ def describe(petition, with_countries=False):
             {"count": m.count, "label": m.label, "reached_at": iso(m.reached_at)}
             for m in petition.milestones
         ],
-        "updated_at": iso(petition.updated_at),
+        "updated_at": iso(petition.count_changed_at),
     }
     if with_countries:
         body["signatures_by_country"] = counting.by_country(petition.id)

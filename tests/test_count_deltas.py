@@ -345,3 +345,30 @@ def test_a_petition_edit_stamps_milestones_from_the_exact_total(app, make_petiti
         [milestone] = db.session.execute(select(Milestone)).scalars()
         assert milestone.reached_at is not None
         assert petition.signature_count == 3
+
+
+def api_count_at(client, slug="speak-out"):
+    data = client.get(f"/api/petitions/{slug}/count").get_json()
+    return data["signature_count"], data["updated_at"]
+
+
+def test_the_count_time_moves_with_every_change_before_and_after_the_fold(
+    app, client, make_petition, make_signature
+):
+    """A widget keeps the newest snapshot by updated_at, so a confirmation must move it at once,
+    not only when the fold runs, and the fold must never move it back."""
+    pid = make_petition(milestones=())
+    tokens = pending_with_tokens(app, make_signature, pid, 2)
+    seen = [api_count_at(client)]
+    for token in tokens:
+        time.sleep(0.002)  # distinct microsecond stamps, also on a coarse clock
+        confirm_all(app, [token])
+        seen.append(api_count_at(client))
+    assert journal_size(app) == 2
+    with app.app_context():
+        counting.fold(app.config)
+    seen.append(api_count_at(client))
+    counts = [count for count, _ in seen]
+    times = [at for _, at in seen]
+    assert counts == [0, 1, 2, 2]
+    assert times[0] < times[1] < times[2] <= times[3]
