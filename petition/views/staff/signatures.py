@@ -583,6 +583,10 @@ def render_import(petition, form, report=None, error=None, status=200):
 
 
 def unfinished_run(petition_id, run_id):
+    # The form's integer may lie beyond any row id (and the database's integer type).
+    run_id = row_id(run_id)
+    if run_id is None:
+        return None
     return db.session.execute(
         select(ImportRun).where(
             ImportRun.id == run_id,
