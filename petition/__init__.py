@@ -56,6 +56,10 @@ def create_app(test_config=None, instance_path=None):
         supports_credentials=False,
     )
     jobs.init_app(app)
+    # Registered before the limiter so it runs after the limiter's own hook (Flask runs them in
+    # reverse): that hook rewrites Retry-After as int(reset - now), which truncates to 0 in
+    # the last second of a window, telling a client to come straight back into a refusal.
+    app.after_request(retry_after_at_least_one)
     limiter.init_app(app)
     auth.init_app(app)
 
@@ -251,6 +255,12 @@ def register_errors(app):
             _("Something went wrong"),
             _("Something went wrong on our side. Please try again in a moment."),
         )
+
+
+def retry_after_at_least_one(response):
+    if response.status_code == 429 and response.headers.get("Retry-After") == "0":
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 def retry_after(exc):

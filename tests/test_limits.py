@@ -335,3 +335,14 @@ def test_a_dead_redis_takes_down_neither_signing_nor_the_api(make_app):
     assert statuses == [200] * 5 + [429]
     # Refused connections fail fast; nothing waited on a timeout.
     assert time.monotonic() - started < 10
+
+
+def test_a_429_never_says_retry_after_0(app, client):
+    """In the last second of a window Flask-Limiter writes int(reset - now) = 0; a client told
+    0 comes straight back into another refusal, so the app's last hook says 1."""
+
+    @app.get("/__edge-of-window")
+    def edge():
+        return "wait", 429, {"Retry-After": "0"}
+
+    assert client.get("/__edge-of-window").headers["Retry-After"] == "1"
