@@ -5,17 +5,13 @@ journal the count change and write the audit log in the caller's transaction, an
 commit. The count fold (petition/counting.py) then stamps or clears milestones.
 """
 
-import logging
 from collections import Counter
 
-from redis import RedisError
 from sqlalchemy import select
 
-from . import auth, counting, jobs
-from .extensions import cache, db
+from . import auth, counting, jobs, snapshots
+from .extensions import db
 from .models import Signature, utcnow
-
-log = logging.getLogger(__name__)
 
 # Only live signatures can be invalidated; a withdrawn one already left the count.
 INVALIDATABLE = ("pending", "confirmed")
@@ -150,7 +146,4 @@ def _by_petition(signatures):
 def after_commit(app, petition_slug):
     """Once a moderation has committed: milestone mail leaves, the cached count goes at once."""
     jobs.wake(app)
-    try:
-        cache.delete_many(f"snapshot:{petition_slug}", "listing")
-    except (RedisError, OSError):
-        log.warning("count cache unavailable; snapshot left to expire", exc_info=True)
+    snapshots.forget(petition_slug)

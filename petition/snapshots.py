@@ -82,6 +82,15 @@ def store(key, value):
         log.warning("count cache unavailable; not stored", exc_info=True)
 
 
+def forget(slug):
+    """Drop every cached picture of a petition (snapshot, count answer, listing) so a change
+    staff just committed shows at once rather than within COUNT_CACHE_SECONDS."""
+    try:
+        cache.delete_many(f"snapshot:{slug}", count_key(slug), "listing")
+    except (RedisError, OSError):
+        log.warning("count cache unavailable; snapshot left to expire", exc_info=True)
+
+
 def get(slug):
     """The cached snapshot of a public petition, or None."""
     # Unknown slugs are cached too, so a flood of made-up ones cannot reach the database.

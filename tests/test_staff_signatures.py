@@ -548,3 +548,17 @@ def test_racing_moderators_move_the_count_once(app, client, staff, seed, petitio
             select(func.count()).where(AuditLog.action == "signatures.invalidate")
         ).scalar()
         assert entries == 1  # the five that found it invalidated changed nothing
+
+
+@pytest.mark.parametrize("app_config", [{"CACHE_TYPE": "SimpleCache", "COUNT_CACHE_SECONDS": 300}])
+def test_moderation_drops_every_cached_picture_of_the_count(app, client, staff, seed):
+    """The widgets' count answer has its own cache entry: moderation must drop it with the
+    snapshot, or the count endpoint keeps the old number while the detail shows the new one."""
+    seed("Ana,ana@example.org,BR,,,", "Bo,bo@example.org,SE,,,")
+    assert public_count(client) == 2
+    assert client.get("/api/petitions/speak-out").get_json()["signature_count"] == 2
+    ana = signature_id(app, "ana@example.org")
+    response = post_form(client, f"{LIST}/{ana}/invalidate", reason="spam", next=LIST)
+    assert response.status_code == 303
+    assert public_count(client) == 1
+    assert client.get("/api/petitions/speak-out").get_json()["signature_count"] == 1

@@ -1,21 +1,16 @@
 """Petitions in the staff area: the list (the staff home), create, edit, open, close, dashboard."""
 
-import logging
-
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import format_datetime, to_user_timezone
 from flask_babel import gettext as _
-from redis import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ... import auth, charts, jobs, manage, reports
-from ...extensions import cache, db
+from ... import auth, charts, jobs, manage, reports, snapshots
+from ...extensions import db
 from ...models import Petition, StateError
 from . import bp
 from .petition_forms import NewPetitionForm, PetitionForm
-
-log = logging.getLogger(__name__)
 
 bp.add_app_template_global(format_datetime, "format_datetime")
 
@@ -41,11 +36,7 @@ def commit(petition):
     """The request's one commit point; then mail leaves and the public count is refreshed."""
     db.session.commit()
     jobs.wake(current_app)
-    try:
-        # Cached snapshots would expire within a second anyway; this makes edits show at once.
-        cache.delete_many(f"snapshot:{petition.slug}", "listing")
-    except (RedisError, OSError):
-        log.warning("count cache unavailable; snapshot left to expire", exc_info=True)
+    snapshots.forget(petition.slug)
 
 
 @bp.get("/", endpoint="home")
