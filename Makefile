@@ -90,6 +90,11 @@ bench-http: $(VENV)/.dev $(MO) wrk
 bench-quick: $(VENV)/.dev $(MO) wrk
 	$(BIN)/python bench/http_bench.py --quick
 
+## bench-cpu: CPU per sign request in one process (test client, both databases), and where it goes
+.PHONY: bench-cpu
+bench-cpu: $(VENV)/.dev $(MO)
+	$(BIN)/python bench/sign_cpu.py --profile 30 --sort cumulative
+
 ## worker: send queued mail (production runs this beside gunicorn)
 worker: $(VENV)/.runtime $(MO)
 	$(FLASK) worker

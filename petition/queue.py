@@ -24,7 +24,7 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job as RQJob
 from sqlalchemy import event, select
 
-from . import jobs, mail
+from . import jobs, mail, pending_push
 from .extensions import db
 from .models import Job, OutboxMessage, utcnow
 
@@ -163,18 +163,18 @@ def collect(session, _flush_context):
         if isinstance(obj, OutboxMessage | Job)
     ]
     if found:
-        session.info.setdefault("rq_pending", []).extend(found)
+        session.info.setdefault(pending_push.KEY, []).extend(found)
 
 
 def push_collected(session):
-    pending = session.info.pop("rq_pending", None)
+    pending = pending_push.take(session)
     pusher = active_pusher()
     if pending and pusher is not None:
         pusher.push(pending)
 
 
 def forget_collected(session):
-    session.info.pop("rq_pending", None)
+    pending_push.take(session)
 
 
 # --- the sweep ----------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ its tokens, its count and its mail land together or not at all.
 """
 
 import datetime as dt
-import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -14,11 +13,10 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from . import counting, mail
+from . import counting, mail, pending_push, sign_insert
 from .extensions import db
-from .models import Signature, Token, utcnow
+from .models import Petition, Signature, Token, utcnow
 
 GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
 
@@ -94,10 +92,12 @@ class SignData:
 def sign(petition, data, config, hold=None):
     """Record a signature or handle a repeat; queue the mail that tells the person.
 
-    `hold` is a reason from abuse.hold_reason: a new signature is then stored as 'fraudulent'
-    with that reason and not counted, yet gets the same mail and page as any other, so a bot
-    cannot tell. Returns "new", "held" or "duplicate" for logs and tests only: the supporter
-    sees the same page either way, so the form never reveals who has signed.
+    `petition` is a Petition or a petition_cards.Card (id, slug, title): whether it is open is
+    checked again by the insert. `hold` is a reason from abuse.hold_reason: a new signature is
+    then stored as 'fraudulent' with that reason and not counted, yet gets the same mail and
+    page as any other, so a bot cannot tell. Returns "new", "held" or "duplicate" for logs and
+    tests only: the supporter sees the same page either way, so the form never reveals who has
+    signed.
     """
     if not petition.is_open:
         raise PetitionClosed(petition.slug)
@@ -122,25 +122,30 @@ def sign(petition, data, config, hold=None):
         "mail_count": 1,
         "mail_window_start": now,
     }
-    # ON CONFLICT DO NOTHING rather than catching IntegrityError: a racing duplicate waits for
-    # the first insert to commit and then simply inserts nothing, with no aborted transaction.
     inserted = dict(values)
     if hold:
         inserted["state"] = "fraudulent"
         inserted["moderation_reason"] = hold[:500]
-    signature_id = db.session.execute(
-        insert_signature(db.session.get_bind().dialect.name), inserted
-    ).scalar_one_or_none()
-
-    if signature_id is not None:
-        if confirm_first:
-            send_confirmation(petition, signature_id, data.email.normalized, data.locale, config)
-        else:
-            if not hold:
-                count_in(petition.id, data.country, config)
-            send_thanks(petition, signature_id, data.email.normalized, data.locale, config)
+    # The mail a new signature gets, rendered before the write: a repeat throws it away, but
+    # nothing slow then happens while the transaction (on SQLite, the write lock) is held.
+    plain = new_tokens(("confirm", "withdraw") if confirm_first else ("withdraw",))
+    to, locale = data.email.normalized, data.locale
+    if confirm_first:
+        composed = compose_confirmation(petition, plain, to, locale, config)
+    else:
+        composed = compose_thanks(petition, plain, to, locale, config)
+    written = sign_insert.write_new(
+        db.session, inserted, [(p, digest(value)) for p, value in plain.items()], composed
+    )
+    if written is not None:
+        pending_push.note(db.session, "mail", written[1])
+        if not confirm_first and not hold:
+            count_in(petition.id, data.country, config)
         return "held" if hold else "new"
 
+    # Nothing inserted: signed already, or the petition closed since the caller looked.
+    if not petition_open_now(petition.id, now):
+        raise PetitionClosed(petition.slug)
     existing = db.session.execute(
         select(Signature).where(
             Signature.petition_id == petition.id,
@@ -156,7 +161,6 @@ def sign(petition, data, config, hold=None):
     if not take_mail_slot(existing.id, config, now):
         return outcome
     # The mail goes to the address typed now: the same mailbox, spelled as its owner spells it.
-    to = data.email.normalized
     locale = data.locale or existing.locale
     if existing.state == "pending" or (reactivated and hold and confirm_first):
         # A held reactivation gets the confirmation mail a normal one would, like a new hold.
@@ -168,17 +172,16 @@ def sign(petition, data, config, hold=None):
     return outcome
 
 
-@functools.cache
-def insert_signature(dialect):
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once: the values come as parameters.
-
-    Building the statement with .values() on every sign cost more than running it.
-    """
-    module = postgresql if dialect == "postgresql" else sqlite
-    return (
-        module.insert(Signature)
-        .on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"])
-        .returning(Signature.id)
+def petition_open_now(petition_id, now):
+    """Whether the petition takes signatures at this moment, read from its row."""
+    return bool(
+        db.session.execute(
+            select(Petition.id).where(
+                Petition.id == petition_id,
+                Petition.state == "open",
+                or_(Petition.closes_at.is_(None), Petition.closes_at > now),
+            )
+        ).first()
     )
 
 
@@ -238,10 +241,14 @@ def take_mail_slot(signature_id, config, now):
     )
 
 
+def new_tokens(purposes):
+    """A fresh plain token per purpose; only their hashes are stored."""
+    return {p: secrets.token_urlsafe(32) for p in purposes}
+
+
 def links(config, signature_id, purposes):
-    """Mail links with a new token each, inserted in one statement."""
-    base = config["PUBLIC_URL"]
-    plain = {p: secrets.token_urlsafe(32) for p in purposes}
+    """A new token per purpose for a signature, inserted in one statement; {purpose: plain}."""
+    plain = new_tokens(purposes)
     db.session.execute(
         TOKEN_INSERT,
         [
@@ -249,6 +256,12 @@ def links(config, signature_id, purposes):
             for p, value in plain.items()
         ],
     )
+    return plain
+
+
+def urls(config, plain):
+    """The mail links of plain tokens: {purpose: URL}."""
+    base = config["PUBLIC_URL"]
     return {p: f"{base}/{p}/{value}" for p, value in plain.items()}
 
 
@@ -262,42 +275,54 @@ def petition_url(config, petition):
 
 
 def send_confirmation(petition, signature_id, to, locale, config, again=False):
-    urls = links(config, signature_id, ("confirm", "withdraw"))
+    plain = links(config, signature_id, ("confirm", "withdraw"))
+    mail.add(*compose_confirmation(petition, plain, to, locale, config, again=again))
+
+
+def send_thanks(petition, signature_id, to, locale, config):
+    plain = links(config, signature_id, ("withdraw",))
+    mail.add(*compose_thanks(petition, plain, to, locale, config))
+
+
+def send_already_signed(petition, signature_id, to, locale, config):
+    plain = links(config, signature_id, ("withdraw",))
     with force_locale(locale or "en"):
-        mail.enqueue(
+        mail.add(
+            *mail.compose(
+                to,
+                _("You have already signed: %(title)s", title=petition.title),
+                "mail/already_signed.txt",
+                petition=petition,
+                withdraw_url=urls(config, plain)["withdraw"],
+                petition_url=petition_url(config, petition),
+            )
+        )
+
+
+def compose_confirmation(petition, plain, to, locale, config, again=False):
+    """The confirmation mail for the tokens in `plain`: (to, subject, body)."""
+    links_ = urls(config, plain)
+    with force_locale(locale or "en"):
+        return mail.compose(
             to,
             _("Please confirm your signature: %(title)s", title=petition.title),
             "mail/confirm.txt",
             petition=petition,
-            confirm_url=urls["confirm"],
-            withdraw_url=urls["withdraw"],
+            confirm_url=links_["confirm"],
+            withdraw_url=links_["withdraw"],
             petition_url=petition_url(config, petition),
             again=again,
         )
 
 
-def send_thanks(petition, signature_id, to, locale, config):
-    urls = links(config, signature_id, ("withdraw",))
+def compose_thanks(petition, plain, to, locale, config):
     with force_locale(locale or "en"):
-        mail.enqueue(
+        return mail.compose(
             to,
             _("Thank you for signing: %(title)s", title=petition.title),
             "mail/thanks.txt",
             petition=petition,
-            withdraw_url=urls["withdraw"],
-            petition_url=petition_url(config, petition),
-        )
-
-
-def send_already_signed(petition, signature_id, to, locale, config):
-    urls = links(config, signature_id, ("withdraw",))
-    with force_locale(locale or "en"):
-        mail.enqueue(
-            to,
-            _("You have already signed: %(title)s", title=petition.title),
-            "mail/already_signed.txt",
-            petition=petition,
-            withdraw_url=urls["withdraw"],
+            withdraw_url=urls(config, plain)["withdraw"],
             petition_url=petition_url(config, petition),
         )
 

@@ -16,7 +16,7 @@ from flask import current_app
 from redis import RedisError
 from sqlalchemy import select
 
-from . import counting
+from . import counting, petition_cards
 from .extensions import cache, db
 from .models import Petition
 from .signing import petition_url
@@ -83,8 +83,10 @@ def store(key, value):
 
 
 def forget(slug):
-    """Drop every cached picture of a petition (snapshot, count answer, listing) so a change
-    staff just committed shows at once rather than within COUNT_CACHE_SECONDS."""
+    """Drop every cached picture of a petition (snapshot, count answer, listing, this process's
+    sign card) so a change staff just committed shows at once rather than within
+    COUNT_CACHE_SECONDS."""
+    petition_cards.forget(slug)
     try:
         cache.delete_many(f"snapshot:{slug}", count_key(slug), "listing")
     except (RedisError, OSError):

@@ -113,6 +113,19 @@ def test_a_sign_pushes_a_job_and_the_worker_sends_the_mail_once(
     assert len(mail_files(app)) == 1
 
 
+def test_a_repeat_sign_pushes_its_mail_too(app, make_petition, sign, redis_client, prefix):
+    """The new-signature mail and the repeat's mail are inserted by different paths."""
+    make_petition()
+    assert sign().status_code == 303
+    assert sign(email="ANA@example.org").status_code == 303
+    first, again = outbox_rows(app)
+    assert sorted(queued(redis_client, prefix, "mail")) == sorted(
+        [f"{prefix}-mail-{first.id}-0-0", f"{prefix}-mail-{again.id}-0-0"]
+    )
+    with app.app_context():
+        assert queue.sweep(app) == 0  # nothing left for the sweep to find
+
+
 def test_a_job_runs_through_rq_with_its_progress_in_the_table(app, redis_client, prefix):
     SEEN_PROGRESS.clear()
     with app.app_context():

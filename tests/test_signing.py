@@ -1,10 +1,11 @@
+import datetime as dt
 import unicodedata
 
 import pytest
 from sqlalchemy import func, select
 
 from petition.extensions import db
-from petition.models import Milestone, OutboxMessage, Petition, Signature
+from petition.models import Milestone, OutboxMessage, Petition, Signature, Token
 from tests.conftest import csrf_token, link
 
 
@@ -443,3 +444,68 @@ def test_signatures_can_be_counted_by_source(app, make_petition, make_signature)
     make_signature(pid, email="pending@example.org", source="union.es", state="pending")
     with app.app_context():
         assert counting.by_source(pid) == [("blog.example.ie", 2), (None, 1), ("union.es", 1)]
+
+
+def close_elsewhere(app, slug, **values):
+    """Change a petition's row as another app server would: this process's card stays."""
+    from sqlalchemy import update
+
+    with app.app_context():
+        db.session.execute(update(Petition).where(Petition.slug == slug).values(**values))
+        db.session.commit()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"state": "closed"},
+        {"closes_at": dt.datetime(2020, 1, 1, tzinfo=dt.UTC)},
+    ],
+    ids=["closed", "closing-time-passed"],
+)
+def test_a_petition_closed_since_the_card_was_cached_refuses_the_signature(
+    app, client, make_petition, outbox, change
+):
+    """The sign path knows the petition from a per-process card; the insert checks it is open."""
+    make_petition()
+    token = csrf_token(client, "/petitions/speak-out")  # the closed page has no form
+
+    def post(email):
+        data = {"csrf_token": token, "name": "Ana", "email": email, "country": "BR"}
+        return client.post("/petitions/speak-out/sign", data=data)
+
+    assert post("first@example.org").status_code == 303  # the card is cached now
+    close_elsewhere(app, "speak-out", **change)
+    response = post("second@example.org")
+    assert response.status_code == 409
+    assert "This petition is closed" in response.get_data(as_text=True)
+    # A repeat by someone who signed before the close is refused the same way, with no mail.
+    assert post("first@example.org").status_code == 409
+    assert [s.email for s in signatures(app)] == ["first@example.org"]
+    assert len(outbox()) == 1
+
+
+def test_a_repeat_leaves_no_token_or_mail_of_the_new_signature_it_was_not(
+    app, client, make_petition, sign, outbox
+):
+    make_petition()
+    sign(email="ana@example.org")
+    sign(email="ANA@example.org")
+    with app.app_context():
+        tokens = db.session.execute(select(Token.signature_id, Token.purpose)).all()
+    [row] = signatures(app)
+    # The first sign's confirm + withdraw tokens, and the repeat's new pair; one row, two mails.
+    assert sorted(tokens) == sorted([(row.id, "confirm"), (row.id, "withdraw")] * 2)
+    assert len(outbox()) == 2
+
+
+def test_a_title_edited_by_staff_shows_in_the_next_mail(app, client, make_petition, sign, outbox):
+    from petition import snapshots
+
+    make_petition()
+    sign(email="first@example.org")
+    close_elsewhere(app, "speak-out", title="Speak out now")
+    with app.test_request_context():
+        snapshots.forget("speak-out")  # what the staff edit does after its commit
+    sign(email="second@example.org")
+    assert "Speak out now" in outbox()[1]["subject"]

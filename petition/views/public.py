@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import abuse, counting, db_setup, jobs, signing
+from .. import abuse, counting, db_setup, jobs, petition_cards, signing
 from ..extensions import db, limiter
 from ..forms import SignForm, clean_source
 from ..models import Petition
@@ -123,10 +123,14 @@ def embed_snippets(petition):
 @bp.post("/petitions/<slug>/sign")
 def sign(slug):
     db_setup.read_before_writing()
-    petition = public_petition(slug)
+    # The petition's id and title from a per-process card: whether it is open is checked again
+    # by the insert itself (petition/sign_insert.py).
+    card = petition_cards.get(slug)
+    if card is None:
+        abort(404)
     form = SignForm(language=language())
     if not form.validate():
-        return render_petition(petition, form, status=400)
+        return render_petition(public_petition(slug), form, status=400)
     data = signing.SignData(
         name=form.name.data,
         email=form.checked_email,
@@ -139,17 +143,16 @@ def sign(slug):
         ip=request.remote_addr,
     )
     form_meta = {"honeypot": form.website.data, "t": form.t.data}
-    hold = abuse.hold_reason(petition, data, form_meta, current_app.config)
+    hold = abuse.hold_reason(card, data, form_meta, current_app.config)
     # Validation and the abuse checks done: only now take SQLite's write lock.
-    db_setup.end_reads(db.session, petition)
+    db_setup.end_reads(db.session)
     try:
-        signing.sign(petition, data, current_app.config, hold=hold)
+        signing.sign(card, data, current_app.config, hold=hold)
     except signing.PetitionClosed:
         db.session.rollback()
+        petition_cards.forget(slug)
         return render_petition(public_petition(slug), form, status=409, closed_message=True)
     commit_and_wake()
-    # The slug from the URL, not petition.slug: the commit expired the petition, and reading
-    # it again would cost a SELECT (and on SQLite a second write-locked transaction).
     return redirect(url_for("public.signed", slug=slug), code=303)
 
 
