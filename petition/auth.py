@@ -2,13 +2,16 @@
 
 import functools
 import json
+import re
 from urllib.parse import urlsplit
 
 from flask import abort, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .dbutil import MAX_ID
 from .extensions import db, login_manager
 from .models import STAFF_ROLES, AuditLog, Staff, utcnow
 
@@ -20,6 +23,10 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 class AccountError(ValueError):
     """A staff account cannot be created or changed as asked; the message says why."""
+
+
+class WrongPassword(AccountError):
+    """The current password given to change it is not the account's."""
 
 
 def hash_password(password):
@@ -44,12 +51,17 @@ def create_staff(email, password, role):
     return staff
 
 
-def authenticate(email, password):
-    """The active account with this email and password, or None."""
+def staff_by_email(email):
+    """The account with this email (in any case), or None."""
     email = (email or "").strip().lower()
-    staff = db.session.execute(
+    return db.session.execute(
         select(Staff).where(func.lower(Staff.email) == email)
     ).scalar_one_or_none()
+
+
+def authenticate(email, password):
+    """The active account with this email and password, or None."""
+    staff = staff_by_email(email)
     if staff is None or not staff.active:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
@@ -59,13 +71,66 @@ def authenticate(email, password):
     return staff
 
 
+def end_sessions(staff):
+    """Log out every session of this account (at its next request); the caller commits.
+
+    One UPDATE adding to the stored version, so two changes racing each count, and the new
+    version is read back from the same statement.
+    """
+    version = db.session.execute(
+        update(Staff)
+        .where(Staff.id == staff.id)
+        .values(session_version=Staff.session_version + 1)
+        .returning(Staff.session_version),
+        execution_options={"synchronize_session": False},
+    ).scalar_one()
+    set_committed_value(staff, "session_version", version)
+    return version
+
+
+def set_password(staff, password):
+    """Give an account a new password and end its sessions; the caller commits."""
+    if len(password or "") < MIN_PASSWORD:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+    staff.password_hash = hash_password(password)
+    end_sessions(staff)
+
+
+def change_password(staff, current, new):
+    """Someone changing their own password, which takes the current one; the caller commits."""
+    if not check_password_hash(staff.password_hash, current or ""):
+        raise WrongPassword("that is not the current password")
+    if new == current:
+        raise AccountError("the new password must differ from the current one")
+    set_password(staff, new)
+
+
+def set_active(staff, active):
+    """Deactivate or reactivate an account; False if it already was. The caller commits."""
+    if staff.active == active:
+        return False
+    staff.active = active
+    # Reactivating ends sessions too: those of an account deactivated before versions existed
+    # still hold version 0, and must not come back with it.
+    end_sessions(staff)
+    return True
+
+
+# A session's id: "<id>:<version>", or "<id>" alone from before versions (taken as version 0).
+_SESSION_ID = re.compile(r"([0-9]{1,10})(?::([0-9]{1,10}))?")
+
+
 @login_manager.user_loader
-def load_staff(staff_id):
-    try:
-        staff = db.session.get(Staff, int(staff_id))
-    except (TypeError, ValueError):
+def load_staff(session_id):
+    """The account a session names, if it is active and the session is of its current version."""
+    found = _SESSION_ID.fullmatch(session_id) if isinstance(session_id, str) else None
+    if found is None or not 0 < int(found[1]) <= MAX_ID:
         return None
-    return staff if staff is not None and staff.active else None
+    staff = db.session.get(Staff, int(found[1]))
+    version = int(found[2] or 0)
+    if staff is None or not staff.active or staff.session_version != version:
+        return None
+    return staff
 
 
 def staff_required(role=None):

@@ -79,6 +79,31 @@ def staff_create(email, role, password_stdin):
     click.echo(f"created {role} {account.email}")
 
 
+@staff.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def staff_password(email, password_stdin):
+    """Set an account's password and log out its sessions (for an admin locked out of all)."""
+    import sys
+
+    from .auth import AccountError, audit, set_password, staff_by_email
+
+    account = staff_by_email(email)
+    if account is None:
+        raise click.ClickException(f"there is no staff account for {email.strip().lower()}")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        set_password(account, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    audit("staff.password_reset", staff=None, email=account.email, via="cli")
+    db.session.commit()
+    click.echo(f"new password set for {account.email}; its sessions are logged out")
+
+
 @click.group(cls=AppGroup)
 def petitions():
     """Create and manage petitions."""

@@ -267,6 +267,9 @@ class Staff(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session's id (get_id): raising it logs out every session made before, so a
+    # password change or a deactivation ends sessions that the cookie alone would keep alive.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Flask-Login's user interface.
     @property
@@ -282,7 +285,9 @@ class Staff(db.Model):
         return False
 
     def get_id(self):
-        return str(self.id)
+        # Flask-Login's "alternative token": the session holds this, and load_staff accepts it
+        # only while the version is still the account's.
+        return f"{self.id}:{self.session_version}"
 
     @property
     def is_admin(self):

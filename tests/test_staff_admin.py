@@ -52,12 +52,18 @@ def entries(app, action=None):
         ]
 
 
-ADMIN_PAGES = ["/staff/accounts", "/staff/accounts/new", "/staff/audit"]
+ADMIN_PAGES = [
+    "/staff/accounts",
+    "/staff/accounts/new",
+    "/staff/audit",
+    "/staff/accounts/2/password",
+]
 ADMIN_ACTIONS = [
     ("/staff/accounts/new", {"email": "x@example.org", "role": "admin", "password": PASSWORD}),
     ("/staff/accounts/1/deactivate", {}),
     ("/staff/accounts/1/reactivate", {}),
     ("/staff/accounts/1/role", {"role": "campaigner"}),
+    ("/staff/accounts/1/password", {"password": "an admin's new password"}),
 ]
 
 

@@ -13,6 +13,6 @@ def private(response):
 
 
 # The views register on bp: accounts and audit, petitions and their dashboard, login,
-# signatures (search, moderation, export, import), deliveries (bundles, progress, downloads),
-# abuse (blocklists, the trending report).
-from . import abuse, admin, delivery, petitions, session, signatures  # noqa: E402,F401
+# one's own password, signatures (search, moderation, export, import), deliveries (bundles,
+# progress, downloads), abuse (blocklists, the trending report).
+from . import abuse, admin, delivery, password, petitions, session, signatures  # noqa: E402,F401

@@ -56,6 +56,20 @@ class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=list(STAFF_ROLES))
 
 
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(_l("Please set a password.")),
+            Length(
+                min=auth.MIN_PASSWORD,
+                max=1000,
+                message=_l("Use at least %(n)s characters.", n=auth.MIN_PASSWORD),
+            ),
+        ],
+    )
+
+
 @bp.get("/accounts")
 @admin_required
 def accounts(error=None, status=200):
@@ -114,9 +128,8 @@ def set_active(staff_id, active):
     account, error = other_account(staff_id)
     if error:
         return accounts(error=error, status=400)
-    if account.active != active:
-        account.active = active
-        # A deactivated account's sessions end at its next request (load_staff refuses it).
+    # Both ways the account's sessions end (auth.set_active says why).
+    if auth.set_active(account, active):
         auth.audit("staff.reactivate" if active else "staff.deactivate", email=account.email)
         db.session.commit()
     if active:
@@ -141,6 +154,34 @@ def account_role(staff_id):
         db.session.commit()
         flash(_("%(email)s is now %(role)s.", email=account.email, role=account.role), "success")
     return redirect(url_for("staff.accounts"), code=303)
+
+
+@bp.route("/accounts/<int:staff_id>/password", methods=["GET", "POST"])
+@admin_required
+def account_password(staff_id):
+    if staff_id == current_user.id:
+        # Here no current password is asked for; one's own goes through the page that asks.
+        return accounts(error=_("Change your own password on the Password page."), status=400)
+    account, error = other_account(staff_id)
+    if error:
+        return accounts(error=error, status=400)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        auth.set_password(account, form.password.data)
+        auth.audit("staff.password_reset", email=account.email, via="web")
+        db.session.commit()
+        flash(
+            _("%(email)s has a new password and is logged out everywhere.", email=account.email),
+            "success",
+        )
+        return redirect(url_for("staff.accounts"), code=303)
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "staff/account_password.html",
+        form=form,
+        account=account,
+        min_password=auth.MIN_PASSWORD,
+    ), status
 
 
 def describe(detail):
