@@ -618,26 +618,28 @@ def bench_database(a, backend, rows, measure_bare, profiles):
                 for connections in a.connections:
                     tag = f"c{connections}"
 
-                    def args_for(phase, tag=tag):
-                        return (sessions_file, sign_path, f"{tag}{phase}")
+                    # Like the count: a.pairs runs, the median rate stands for the set, and
+                    # every run must have left one row per 303.
+                    tries = []
+                    for i in range(a.pairs):
 
-                    run = measure(
-                        a, backend, rows, "sign", connections, sign_url, sign_script, args_for
-                    )
-                    stored = count_rows(url, f"{tag}run-%")
-                    got = run.extra["expected"]
-                    lost = max(0, got - stored)
-                    in_flight = stored - got
-                    run.ok = lost == 0 and 0 <= in_flight <= connections
-                    run.check = (
-                        f"{stored:,} rows for {got:,} 303s"
-                        + (f" (+{in_flight} in flight at the stop)" if in_flight > 0 else "")
-                        + ("" if run.ok else ": MISMATCH")
-                    )
-                    # Against the bare run of this size's count set: machines differ (the
-                    # bare route's rate moved 30 % between two machines of one kind).
-                    run.extra["share"] = run.rate / bare_rates[connections]
-                    report(run)
+                        def args_for(phase, tag=f"{tag}r{i}"):
+                            return (sessions_file, sign_path, f"{tag}{phase}")
+
+                        run = measure(
+                            a, backend, rows, "sign", connections, sign_url, sign_script, args_for
+                        )
+                        check_rows(run, url, f"{tag}r{i}run-%", connections)
+                        # Against the bare run of this size's count set: machines differ (the
+                        # bare route's rate moved 30 % between two machines of one kind).
+                        run.extra["share"] = run.rate / bare_rates[connections]
+                        report(run)
+                        tries.append(run)
+                    run = sorted(tries, key=lambda r: r.rate)[len(tries) // 2]
+                    run.extra["rates"] = [r.rate for r in tries]
+                    run.ok = all(r.ok for r in tries)
+                    if not run.ok:
+                        run.check += " (a MISMATCH in another run of the set)"
                     runs.append(run)
                 if a.profile:
                     summary = profile_signing(
@@ -654,6 +656,20 @@ def bench_database(a, backend, rows, measure_bare, profiles):
         finally:
             drop_scratch(backend)
     return runs
+
+
+def check_rows(run, url, like, connections):
+    """Every 303 must have left its row; a few more rows are signs in flight at wrk's stop."""
+    stored = count_rows(url, like)
+    got = run.extra["expected"]
+    lost = max(0, got - stored)
+    in_flight = stored - got
+    run.ok = lost == 0 and 0 <= in_flight <= connections
+    run.check = (
+        f"{stored:,} rows for {got:,} 303s"
+        + (f" (+{in_flight} in flight at the stop)" if in_flight > 0 else "")
+        + ("" if run.ok else ": MISMATCH")
+    )
 
 
 @contextlib.contextmanager
@@ -736,6 +752,9 @@ def goals(runs):
             need = SIGN_GOAL[run.database]
             met = run.rate >= need and run.p99_ms < P99_GOAL_MS and not run.errors and run.ok
             share = f" ({run.extra['share']:.0%} of bare)" if "share" in run.extra else ""
+            rates = run.extra.get("rates", [run.rate])
+            if len(rates) > 1:
+                share += f", median of {len(rates)} runs: {', '.join(f'{x:,.0f}' for x in rates)}"
             lines.append(
                 f"| sign, {where} | {run.rate:,.0f}/s{share}, p99 {run.p99_ms:.1f} ms, "
                 f"{run.errors} errors, {run.check} | ≥ {need:,}/s, p99 < {P99_GOAL_MS} ms, "
@@ -813,8 +832,9 @@ def markdown(a, info, config, runs, profiles, suite_rows, took):
         "`bench/bare_app.py`, one Flask route returning a JSON body of the count's size, "
         "served by the same gunicorn configuration, kept up through the run and measured just "
         "before each count run (the share compares the two; with several pairs per setting the "
-        "median one is listed; a sign run is compared with the "
-        "bare run of the same size and connections, as a yardstick across machines). Errors: "
+        "median one is listed, and likewise the median of as many sign runs; a sign run is "
+        "compared with the bare run of the same size and connections, as a yardstick across "
+        "machines). Errors: "
         "any status but 303 for a sign (200 otherwise), plus socket errors and timeouts. "
         "Rows: after each signing run the database must hold one new row per 303.",
         "",
@@ -891,7 +911,7 @@ def main():
         "--pairs",
         type=int,
         default=3,
-        help="bare/count pairs per setting; the median share counts (default 3)",
+        help="bare/count pairs and sign runs per setting; the median counts (default 3)",
     )
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each")
     parser.add_argument(

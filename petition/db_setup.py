@@ -59,17 +59,14 @@ def read_before_writing():
     g.sqlite_reading = True
 
 
-def end_reads(session, *keep):
+def end_reads(session):
     """End read_before_writing's transaction, so the next one takes the write lock at BEGIN.
 
     A deferred transaction that has read cannot safely start writing (see configure_sqlite),
-    hence a new one. The objects in `keep` stay usable, detached, with the columns they loaded.
-    PostgreSQL has no such lock: its transaction simply goes on. `session` is the scoped
-    db.session; a request that read nothing has no transaction to end.
+    hence a new one. PostgreSQL has no such lock: its transaction simply goes on. `session` is
+    the scoped db.session; a request that read nothing has no transaction to end.
     """
     g.sqlite_reading = False
     if session.get_bind().dialect.name != "sqlite" or not session().in_transaction():
         return
-    for obj in keep:
-        session.expunge(obj)
     session.rollback()

@@ -12,7 +12,8 @@ A new signature is most of what a peak is made of, so its write is built for it:
   happens inside the transaction (on SQLite, while the one write lock is held).
 - PostgreSQL: one statement (data-modifying CTEs) inserts the signature, then, only if it was
   new, its tokens and its outbox row: one round trip instead of four. SQLite runs in-process,
-  where a round trip costs nothing, so it takes three plain statements.
+  where a round trip costs nothing, so it takes three plain statements (the tokens and the
+  outbox row as Core inserts of their tables, as elsewhere).
 
 Returns (signature id, outbox id), or None when nothing was inserted: the address has signed
 already, or the petition is not open (the caller tells which).
@@ -22,7 +23,7 @@ import functools
 
 from sqlalchemy import bindparam, text
 
-from .models import UTCDateTime
+from .models import OutboxMessage, Token, UTCDateTime
 
 SIGNATURE_COLUMNS = (
     "petition_id",
@@ -83,17 +84,8 @@ def postgresql_statement(tokens):
 
 
 @functools.cache
-def sqlite_statements():
-    signature = typed(text(signature_select()))
-    token = text(
-        "INSERT INTO tokens (signature_id, purpose, token_hash, created_at) "
-        "VALUES (:signature_id, :purpose, :token_hash, :created_at)"
-    ).bindparams(bindparam("created_at", type_=UTCDateTime()))
-    outbox = text(
-        'INSERT INTO outbox ("to", subject, body, created_at, next_attempt_at, attempts) '
-        "VALUES (:mail_to, :mail_subject, :mail_body, :created_at, :created_at, 0) RETURNING id"
-    ).bindparams(bindparam("created_at", type_=UTCDateTime()))
-    return signature, token, outbox
+def sqlite_statement():
+    return typed(text(signature_select()))
 
 
 def write_new(session, values, token_hashes, mail):
@@ -111,23 +103,17 @@ def write_new(session, values, token_hashes, mail):
             params[f"token_hash_{i}"] = token_hash
         row = session.execute(postgresql_statement(len(token_hashes)), params).first()
         return tuple(row) if row else None
-    signature, token, outbox = sqlite_statements()
-    signature_id = session.execute(signature, values).scalar()
+    signature_id = session.execute(sqlite_statement(), values).scalar()
     if signature_id is None:
         return None
+    now = values["created_at"]
     session.execute(
-        token,
+        Token.__table__.insert(),
         [
-            {
-                "signature_id": signature_id,
-                "purpose": purpose,
-                "token_hash": token_hash,
-                "created_at": values["created_at"],
-            }
-            for purpose, token_hash in token_hashes
+            {"signature_id": signature_id, "purpose": p, "token_hash": h, "created_at": now}
+            for p, h in token_hashes
         ],
     )
-    outbox_id = session.execute(
-        outbox, dict(mail_params, created_at=values["created_at"])
-    ).scalar_one()
+    outbox = {"to": to, "subject": subject, "body": body, "created_at": now, "next_attempt_at": now}
+    outbox_id = session.execute(OutboxMessage.__table__.insert(), outbox).inserted_primary_key[0]
     return signature_id, outbox_id
