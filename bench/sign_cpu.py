@@ -32,13 +32,13 @@ NAMES = ["Ana Souza", "Алексей Смирнов", "王伟", "أحمد حس�
 COUNTRIES = ["BR", "RU", "CN", "EG", "VN"]
 
 
-def run(backend, signs, profile_top, sort="tottime"):
+def run(backend, signs, profile_top, sort="tottime", seed=10_000):
     from petition import create_app
 
     with tempfile.TemporaryDirectory(prefix="sign-cpu-") as folder:
         url = http_bench.scratch_database(backend, folder)
         try:
-            http_bench.prepare(backend, url, folder, 10_000)
+            http_bench.prepare(backend, url, folder, seed)
             env = http_bench.app_env(url, folder, None)
             config = {
                 "SQLALCHEMY_DATABASE_URI": url,
@@ -105,11 +105,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--signs", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=10_000, help="existing signatures")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the top N")
     parser.add_argument("--sort", default="tottime", help="cProfile sort key (tottime, cumulative)")
     a = parser.parse_args()
     for backend in ("sqlite", "postgresql") if a.backend == "both" else (a.backend,):
-        run(backend, a.signs, a.profile, a.sort)
+        run(backend, a.signs, a.profile, a.sort, a.seed)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     func,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
@@ -48,6 +50,11 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         return value
+
+
+def takes_signatures(state, closes_at, now):
+    """Whether a petition in this state, closing then, takes signatures at `now`."""
+    return state == "open" and (closes_at is None or closes_at > now)
 
 
 class StateError(ValueError):
@@ -122,7 +129,12 @@ class Petition(db.Model):
 
     @property
     def is_open(self):
-        return self.state == "open" and (self.closes_at is None or self.closes_at > utcnow())
+        return takes_signatures(self.state, self.closes_at, utcnow())
+
+    @classmethod
+    def open_at(cls, now):
+        """SQL: the petition takes signatures at `now` (is_open in a WHERE clause)."""
+        return and_(cls.state == "open", or_(cls.closes_at.is_(None), cls.closes_at > now))
 
     def open(self):
         if self.state != "draft":

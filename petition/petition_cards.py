@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Petition, utcnow
+from .models import Petition, takes_signatures, utcnow
 
 CARD_SECONDS = 5.0
 
@@ -33,7 +33,7 @@ class Card:
 
     @property
     def is_open(self):
-        return self.state == "open" and (self.closes_at is None or self.closes_at > utcnow())
+        return takes_signatures(self.state, self.closes_at, utcnow())
 
 
 def cards():

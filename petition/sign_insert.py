@@ -54,7 +54,8 @@ def typed(statement):
 
 def signature_select():
     columns = ", ".join(SIGNATURE_COLUMNS)
-    # The petition's own id rather than the parameter: the row exists, and is open, right now.
+    # The petition's own id rather than the parameter: the row exists, and is open, right now
+    # (the WHERE is models.Petition.open_at, written out for this text statement).
     values = ", ".join("p.id" if c == "petition_id" else f":{c}" for c in SIGNATURE_COLUMNS)
     # Built from the constant column names above only; every value is a bound parameter.
     return (

@@ -176,11 +176,7 @@ def petition_open_now(petition_id, now):
     """Whether the petition takes signatures at this moment, read from its row."""
     return bool(
         db.session.execute(
-            select(Petition.id).where(
-                Petition.id == petition_id,
-                Petition.state == "open",
-                or_(Petition.closes_at.is_(None), Petition.closes_at > now),
-            )
+            select(Petition.id).where(Petition.id == petition_id, Petition.open_at(now))
         ).first()
     )
 
@@ -301,15 +297,15 @@ def send_already_signed(petition, signature_id, to, locale, config):
 
 def compose_confirmation(petition, plain, to, locale, config, again=False):
     """The confirmation mail for the tokens in `plain`: (to, subject, body)."""
-    links_ = urls(config, plain)
+    addresses = urls(config, plain)
     with force_locale(locale or "en"):
         return mail.compose(
             to,
             _("Please confirm your signature: %(title)s", title=petition.title),
             "mail/confirm.txt",
             petition=petition,
-            confirm_url=links_["confirm"],
-            withdraw_url=links_["withdraw"],
+            confirm_url=addresses["confirm"],
+            withdraw_url=addresses["withdraw"],
             petition_url=petition_url(config, petition),
             again=again,
         )
