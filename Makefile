@@ -75,7 +75,7 @@ wrk:
 		{ echo "wrk is missing: run 'sudo apt-get install wrk' (Debian/Ubuntu) and retry"; exit 1; }
 
 ## bench: every benchmark of issue #6 (HTTP signing and count at 10k and 1M signatures on SQLite
-## and PostgreSQL, the 1M import, the 1M bundle), written to bench/RESULTS.md; ~10 minutes
+## and PostgreSQL, the 1M import, the 1M bundle), written to bench/RESULTS.md; ~17 minutes
 .PHONY: bench
 bench: $(VENV)/.dev $(MO) wrk
 	$(BIN)/python bench/http_bench.py --suite --profile 10 --write-results
