@@ -258,6 +258,48 @@ def staff_post(client, path, **data):
     return client.post(path, data=data)
 
 
+STAFF_PASSWORD = "correct horse battery staple"
+ADMIN = "admin@example.org"
+CAMPAIGNER = "campaigner@example.org"
+
+
+def staff_login(client, email, password=STAFF_PASSWORD, next_url=None):
+    """Log in through the login form, as a person does."""
+    path = "/staff/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(
+        path,
+        data={
+            "csrf_token": csrf_token(client, "/staff/login"),
+            "email": email,
+            "password": password,
+        },
+    )
+
+
+@pytest.fixture
+def accounts(app):
+    """An admin (id 1) and a campaigner (id 2), with STAFF_PASSWORD, nobody logged in."""
+    from petition import auth
+
+    with app.app_context():
+        auth.create_staff(ADMIN, STAFF_PASSWORD, "admin")
+        auth.create_staff(CAMPAIGNER, STAFF_PASSWORD, "campaigner")
+        db.session.commit()
+    return {ADMIN: 1, CAMPAIGNER: 2}
+
+
+@pytest.fixture
+def staff(app, client):
+    """A campaigner account, logged in on the test client."""
+    from petition import auth
+
+    with app.app_context():
+        auth.create_staff(CAMPAIGNER, STAFF_PASSWORD, "campaigner")
+        db.session.commit()
+    assert staff_login(client, CAMPAIGNER).status_code == 303
+    return CAMPAIGNER
+
+
 @pytest.fixture
 def sign(client):
     """Post the sign form the way a browser does, CSRF token and all."""

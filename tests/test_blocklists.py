@@ -7,23 +7,13 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import event, select
 
-from petition import auth, blocklists
+from petition import blocklists
 from petition.extensions import db
 from petition.models import AuditLog, BlockedDomain, BlockedNetwork, Signature
-from tests.conftest import staff_post
-from tests.test_staff_auth import PASSWORD, login
+from tests.conftest import ADMIN, CAMPAIGNER, staff_post
+from tests.test_staff_auth import login
 
-ADMIN = "admin@example.org"
-CAMPAIGNER = "campaigner@example.org"
 PAGE = "/staff/blocklists"
-
-
-@pytest.fixture
-def accounts(app):
-    with app.app_context():
-        auth.create_staff(ADMIN, PASSWORD, "admin")
-        auth.create_staff(CAMPAIGNER, PASSWORD, "campaigner")
-        db.session.commit()
 
 
 @pytest.fixture

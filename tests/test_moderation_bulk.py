@@ -21,16 +21,6 @@ BULK = f"{LIST}/bulk"
 
 
 @pytest.fixture
-def staff(app, client):
-    """A campaigner account, logged in on the test client."""
-    with app.app_context():
-        auth.create_staff("campaigner@example.org", PASSWORD, "campaigner")
-        db.session.commit()
-    assert login(client, "campaigner@example.org").status_code == 303
-    return "campaigner@example.org"
-
-
-@pytest.fixture
 def petition_id(make_petition):
     return make_petition(milestones=((50, "Fifty"), (1000, "A thousand")))
 

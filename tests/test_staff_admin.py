@@ -6,24 +6,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from petition import auth
 from petition.extensions import db
 from petition.models import AuditLog, Staff
-from tests.conftest import staff_post
+from tests.conftest import ADMIN, CAMPAIGNER, staff_post
 from tests.test_staff_auth import PASSWORD, login
-
-ADMIN = "admin@example.org"
-CAMPAIGNER = "campaigner@example.org"
-
-
-@pytest.fixture
-def accounts(app):
-    """An admin (id 1) and a campaigner (id 2)."""
-    with app.app_context():
-        auth.create_staff(ADMIN, PASSWORD, "admin")
-        auth.create_staff(CAMPAIGNER, PASSWORD, "campaigner")
-        db.session.commit()
-    return {ADMIN: 1, CAMPAIGNER: 2}
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@ from sqlalchemy import select
 
 from petition.extensions import db
 from petition.models import AuditLog, Staff
+from tests.conftest import STAFF_PASSWORD as PASSWORD
 from tests.conftest import csrf_token
-
-PASSWORD = "correct horse battery staple"
+from tests.conftest import staff_login as login
 
 
 @pytest.fixture
@@ -19,18 +19,6 @@ def make_staff(app):
         return email
 
     return make
-
-
-def login(client, email, password=PASSWORD, next_url=None):
-    path = "/staff/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(
-        path,
-        data={
-            "csrf_token": csrf_token(client, "/staff/login"),
-            "email": email,
-            "password": password,
-        },
-    )
 
 
 def test_staff_create_stores_a_slow_hash_and_audits(app, make_staff):

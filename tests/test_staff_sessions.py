@@ -6,24 +6,12 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from petition import auth
 from petition.extensions import db
 from petition.models import AuditLog, Staff
-from tests.conftest import csrf_token, staff_post
+from tests.conftest import ADMIN, CAMPAIGNER, csrf_token, staff_post
 from tests.test_staff_auth import PASSWORD, login
 
-ADMIN = "admin@example.org"
-CAMPAIGNER = "campaigner@example.org"
 NEW_PASSWORD = "a brand new passphrase"
-
-
-@pytest.fixture
-def accounts(app):
-    """An admin (id 1) and a campaigner (id 2)."""
-    with app.app_context():
-        auth.create_staff(ADMIN, PASSWORD, "admin")
-        auth.create_staff(CAMPAIGNER, PASSWORD, "campaigner")
-        db.session.commit()
 
 
 def logged_in(app, email, password=PASSWORD):

@@ -11,27 +11,16 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from petition import auth, counting, exports, imports
+from petition import counting, exports, imports
 from petition.extensions import db
 from petition.models import AuditLog, ImportRun, Milestone, OutboxMessage, Petition, Signature
 from tests.conftest import csrf_token
-from tests.test_staff_auth import PASSWORD, login
 
 SLUG = "speak-out"
 LIST = f"/staff/petitions/{SLUG}/signatures"
 EXPORT = f"/staff/petitions/{SLUG}/signatures.csv"
 IMPORT = f"/staff/petitions/{SLUG}/import"
 HEADER = "name,email,country,city,postcode,created_at\n"
-
-
-@pytest.fixture
-def staff(app, client):
-    """A campaigner account, logged in on the test client."""
-    with app.app_context():
-        auth.create_staff("campaigner@example.org", PASSWORD, "campaigner")
-        db.session.commit()
-    assert login(client, "campaigner@example.org").status_code == 303
-    return "campaigner@example.org"
 
 
 @pytest.fixture

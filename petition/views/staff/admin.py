@@ -24,6 +24,18 @@ AUDIT_PAGE_SIZE = 50
 MAX_AUDIT_PAGE = MAX_ID // AUDIT_PAGE_SIZE
 
 
+def new_password_rules(required_message):
+    """Validators of a new password field: present, at least auth.MIN_PASSWORD characters."""
+    return [
+        DataRequired(required_message),
+        Length(
+            min=auth.MIN_PASSWORD,
+            max=1000,
+            message=_l("Use at least %(n)s characters.", n=auth.MIN_PASSWORD),
+        ),
+    ]
+
+
 class StaffForm(FlaskForm):
     email = EmailField(
         _l("Email"),
@@ -33,14 +45,7 @@ class StaffForm(FlaskForm):
     role = SelectField(_l("Role"), choices=list(STAFF_ROLES))
     password = PasswordField(
         _l("Initial password"),
-        validators=[
-            DataRequired(_l("Please set a password.")),
-            Length(
-                min=auth.MIN_PASSWORD,
-                max=1000,
-                message=_l("Use at least %(n)s characters.", n=auth.MIN_PASSWORD),
-            ),
-        ],
+        validators=new_password_rules(_l("Please set a password.")),
     )
 
     def validate_email(self, field):
@@ -59,14 +64,7 @@ class RoleForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
-        validators=[
-            DataRequired(_l("Please set a password.")),
-            Length(
-                min=auth.MIN_PASSWORD,
-                max=1000,
-                message=_l("Use at least %(n)s characters.", n=auth.MIN_PASSWORD),
-            ),
-        ],
+        validators=new_password_rules(_l("Please set a password.")),
     )
 
 

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from ... import auth
 from ...extensions import db, limiter
 from . import bp
+from .admin import new_password_rules
 
 
 class PasswordForm(FlaskForm):
@@ -20,14 +21,7 @@ class PasswordForm(FlaskForm):
     )
     new_password = PasswordField(
         _l("New password"),
-        validators=[
-            DataRequired(_l("Please choose a new password.")),
-            Length(
-                min=auth.MIN_PASSWORD,
-                max=1000,
-                message=_l("Use at least %(n)s characters.", n=auth.MIN_PASSWORD),
-            ),
-        ],
+        validators=new_password_rules(_l("Please choose a new password.")),
     )
     repeat_password = PasswordField(
         _l("New password again"),
