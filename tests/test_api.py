@@ -56,7 +56,8 @@ def test_drafts_are_not_public(client, make_petition):
     assert client.get("/api/petitions").get_json() == {"petitions": []}
 
 
-@pytest.mark.parametrize("app_config", [{"CACHE_TYPE": "SimpleCache"}])
+# A lifetime longer than the loop, however loaded the machine: the test is about hits.
+@pytest.mark.parametrize("app_config", [{"CACHE_TYPE": "SimpleCache", "COUNT_CACHE_SECONDS": 60}])
 def test_page_views_within_the_cache_lifetime_do_not_reach_the_database(app, client, make_petition):
     make_petition()
     statements = []
@@ -75,7 +76,8 @@ def test_page_views_within_the_cache_lifetime_do_not_reach_the_database(app, cli
     finally:
         event.remove(engine, "before_cursor_execute", record)
     reads = [s for s in statements if "FROM petitions" in s]
-    # One read fills the snapshot; a second only if the run crossed the 1-second lifetime.
+    # One read fills the count entry and the snapshot; the badge's and the API's own reads, if
+    # any, once each. Never one per request.
     assert 1 <= len(reads) <= 3, reads
 
 
