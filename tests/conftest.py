@@ -148,6 +148,27 @@ def app_config():
 
 
 @pytest.fixture
+def make_app(database_url, tmp_path):
+    """More apps on the test database, as separate app processes would be; disposed after.
+
+    Apps made with the same name share an instance folder, as workers of one server do.
+    """
+    made = []
+
+    def make(name="app", **overrides):
+        app = create_app(
+            test_config(database_url, tmp_path, **overrides), instance_path=str(tmp_path / name)
+        )
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def app(database_url, tmp_path, app_config):
     app = create_app(test_config(database_url, tmp_path, **app_config), instance_path=tmp_path)
     yield app

@@ -7,13 +7,11 @@ import pytest
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import EnvironBuilder
 
-from petition import create_app
 from petition.extensions import db
 from petition.fastcount import FastCount
 from petition.models import Petition
 from tests import services
 from tests.conftest import csrf_token, link
-from tests.conftest import test_config as app_settings
 from tests.live import free_port
 
 COUNT = "/api/petitions/speak-out/count"
@@ -246,24 +244,6 @@ def test_a_confirmation_shows_within_the_cache_lifetime(app, paths, sign, outbox
     while client.get(COUNT).get_json()["signature_count"] != 1:
         assert time.monotonic() - confirmed_at < limit, "the fast path kept an old count"
         time.sleep(0.05)
-
-
-@pytest.fixture
-def make_app(database_url, tmp_path):
-    """Apps on the test database, as separate app processes would be; disposed after."""
-    made = []
-
-    def make(name, **overrides):
-        app = create_app(
-            app_settings(database_url, tmp_path, **overrides), instance_path=tmp_path / name
-        )
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
 
 
 def test_with_redis_one_app_fills_the_entry_another_serves_fast(make_app):

@@ -5,11 +5,9 @@ import uuid
 
 import pytest
 
-from petition import create_app
 from petition.extensions import db
 from tests import services
 from tests.conftest import csrf_token, link
-from tests.conftest import test_config as app_settings
 from tests.live import free_port
 
 SPANISH = {"Accept-Language": "es-ES,es;q=0.9"}
@@ -231,24 +229,6 @@ def test_login_limits_per_account_across_addresses_and_per_address_across_accoun
 
 
 # --- Redis ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def make_app(database_url, tmp_path):
-    """Build apps on the test database, as separate app processes would; dispose them after."""
-    made = []
-
-    def make(**overrides):
-        app = create_app(
-            app_settings(database_url, tmp_path, **overrides), instance_path=str(tmp_path)
-        )
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
 
 
 @pytest.fixture
