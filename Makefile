@@ -43,10 +43,11 @@ run: $(VENV)/.runtime $(MO)
 test: $(VENV)/.dev $(MO)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
-## lint: ruff, as CI runs it
+## lint: ruff and the import contracts (pyproject.toml), as CI runs them
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 ## audit: check every pinned package (constraints.txt) for known vulnerabilities; fails on one,
 ## says AUDIT NOT RUN (and passes) when the vulnerability service cannot answer

@@ -123,7 +123,7 @@ def post_fork(server, worker):
     """Drop database connections inherited from a preloading master: never share a socket."""
     if not server.cfg.preload_app:
         return
-    from petition.extensions import db
+    from petition.core.extensions import db
 
     app = server.app.wsgi()
     with app.app_context():

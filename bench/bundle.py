@@ -277,7 +277,7 @@ def signatures(n, petition_id, seed=7):
 
 
 def create_database(backend, folder):
-    from petition.extensions import db  # noqa: F401
+    from petition.core.extensions import db  # noqa: F401
 
     if backend == "sqlite":
         path = os.path.join(folder, "bench.db")
@@ -309,8 +309,8 @@ def make_app(url, folder):
 def fill(app, backend, url, rows):
     from flask_migrate import upgrade
 
-    from petition.cli import create_petition
-    from petition.extensions import db
+    from petition.core.extensions import db
+    from petition.petitions.manage import create_petition
 
     with app.app_context():
         upgrade()
@@ -359,8 +359,8 @@ def fill(app, backend, url, rows):
                     copy.write_row((*row, "confirmed", False, 1))
             conn.execute("ANALYZE signatures")
     with app.app_context():
-        from petition import counting
-        from petition.models import Petition
+        from petition.petitions import counting
+        from petition.petitions.models import Petition
 
         counting.recount(db.session.get(Petition, petition_id))
         db.session.commit()
@@ -401,9 +401,9 @@ def main():
     parser.add_argument("--keep", help="copy the PDF here")
     args = parser.parse_args()
 
+    from petition.core.extensions import db
     from petition.delivery import build
-    from petition.extensions import db
-    from petition.models import Petition
+    from petition.petitions.models import Petition
 
     print(f"machine: {machine()}")
     print(f"date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
@@ -453,9 +453,9 @@ def main():
 
 
 def profile_runs(app, petition_id, folder, volume_rows):
+    from petition.core.extensions import db
     from petition.delivery import build, layout, render
-    from petition.extensions import db
-    from petition.models import Petition
+    from petition.petitions.models import Petition
 
     with app.app_context():
         petition = db.session.get(Petition, petition_id)

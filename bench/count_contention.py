@@ -60,10 +60,10 @@ def old_add_confirmed(petition_id, country, delta):
     """The counter-row design (counting.add_confirmed before the journal), for comparison."""
     from sqlalchemy import update
 
-    from petition import counting
-    from petition.dbutil import insert
-    from petition.extensions import db
-    from petition.models import CountryCount, Petition, utcnow
+    from petition.core.db import insert, utcnow
+    from petition.core.extensions import db
+    from petition.petitions import counting
+    from petition.petitions.models import CountryCount, Petition
 
     now = utcnow()
     total = db.session.execute(
@@ -93,10 +93,11 @@ def run(app, url, design, threads, seconds, rows):
     import psycopg
     from sqlalchemy import func, select
 
-    from petition import counting, signing
-    from petition.cli import create_petition
-    from petition.extensions import db
-    from petition.models import Signature
+    from petition.core.extensions import db
+    from petition.petitions import counting
+    from petition.petitions.manage import create_petition
+    from petition.petitions.models import Signature
+    from petition.signing import operations as signing
 
     slug = f"{design}-{threads}"
     with app.app_context():
@@ -192,7 +193,7 @@ def main():
     from sqlalchemy.engine import make_url
 
     from petition import create_app
-    from petition.extensions import db
+    from petition.core.extensions import db
     from tests import services
 
     with psycopg.connect(PG_URL, autocommit=True) as conn:

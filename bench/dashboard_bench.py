@@ -52,9 +52,11 @@ def main():
     import psycopg
     from sqlalchemy.engine import make_url
 
-    from petition import auth, counting, create_app
-    from petition.cli import create_petition
-    from petition.extensions import db
+    from petition import create_app
+    from petition.core.extensions import db
+    from petition.petitions import counting
+    from petition.petitions.manage import create_petition
+    from petition.staff import auth
     from tests import services
 
     server = make_url(PG_URL)
@@ -103,8 +105,8 @@ def main():
                 # Where the time goes, query by query.
                 import datetime as dt
 
-                from petition import reports
-                from petition.models import Petition
+                from petition.petitions import reports
+                from petition.petitions.models import Petition
 
                 petition = db.session.execute(db.select(Petition)).scalar_one()
                 today = dt.datetime.now(dt.UTC).date()

@@ -180,9 +180,10 @@ def drop_scratch(backend):
 
 def prepare(backend, url, folder, rows):
     """Migrate, create the petition, insert `rows` signatures, recount; return seconds taken."""
-    from petition import counting, create_app
-    from petition.cli import create_petition
-    from petition.extensions import db
+    from petition import create_app
+    from petition.core.extensions import db
+    from petition.petitions import counting
+    from petition.petitions.manage import create_petition
     from tests import services
 
     services.migrate(url, folder)
@@ -219,7 +220,7 @@ def prepare(backend, url, folder, rows):
             conn.autocommit = True
             conn.execute("VACUUM ANALYZE signatures")
     with app.app_context():
-        from petition.models import Petition
+        from petition.petitions.models import Petition
 
         counting.recount(db.session.get(Petition, petition_id))
         db.session.commit()

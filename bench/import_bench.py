@@ -153,8 +153,8 @@ def machine():
 def prepare(url, instance):
     """Fresh schema through the migrations and one open petition; returns the env for flask."""
     from petition import create_app
-    from petition.cli import create_petition
-    from petition.extensions import db
+    from petition.core.extensions import db
+    from petition.petitions.manage import create_petition
     from tests import services
 
     services.migrate(url, instance)
@@ -175,8 +175,8 @@ def prepare(url, instance):
 def check(app, expected):
     from sqlalchemy import func, select
 
-    from petition.extensions import db
-    from petition.models import Petition, Signature
+    from petition.core.extensions import db
+    from petition.petitions.models import Petition, Signature
 
     with app.app_context():
         petition = db.session.execute(select(Petition).where(Petition.slug == SLUG)).scalar_one()
@@ -219,8 +219,8 @@ def profile(app, path, batch_size):
     from sqlalchemy import select
 
     from petition import imports
-    from petition.extensions import db
-    from petition.models import Petition
+    from petition.core.extensions import db
+    from petition.petitions.models import Petition
 
     with app.app_context():
         petition = db.session.execute(select(Petition).where(Petition.slug == SLUG)).scalar_one()

@@ -94,7 +94,7 @@ def run(backend, signs, profile_top, sort="tottime", seed=10_000):
                 stats.sort_stats(sort).print_stats(profile_top)
                 print(out.getvalue())
             with app.app_context():
-                from petition.extensions import db
+                from petition.core.extensions import db
 
                 db.engine.dispose()
         finally:

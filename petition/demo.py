@@ -3,11 +3,14 @@
 import datetime as dt
 import random
 
+import click
+from flask.cli import with_appcontext
 from sqlalchemy import select, update
 
-from . import counting
-from .extensions import db
-from .models import Milestone, Petition, Signature, utcnow
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.petitions import counting
+from petition.petitions.models import Milestone, Petition, Signature
 
 SLUG = "ioc-speak-out"
 
@@ -75,7 +78,7 @@ def create_demo(seed=2013):
     existing = db.session.execute(select(Petition).where(Petition.slug == SLUG)).scalar()
     if existing:
         return False, existing
-    from .cli import create_petition
+    from petition.petitions.manage import create_petition
 
     petition = create_petition(
         SLUG,
@@ -117,3 +120,17 @@ def create_demo(seed=2013):
         update(Milestone).where(Milestone.id.in_(reached)).values(announced_at=utcnow())
     )
     return True, petition
+
+
+@click.command()
+@with_appcontext
+def demo():
+    """Create the demo petition with milestones and a few hundred signatures."""
+    from petition.demo import create_demo
+
+    created, petition = create_demo()
+    db.session.commit()
+    if created:
+        click.echo(f"demo petition created: /petitions/{petition.slug}")
+    else:
+        click.echo(f"demo petition already there: /petitions/{petition.slug}")

@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, select, text
 
 from petition import create_app
-from petition.extensions import db
-from petition.models import Milestone, OutboxMessage, Petition, Signature, utcnow
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.mail.models import OutboxMessage
+from petition.petitions.models import Milestone, Petition, Signature
 from tests import services
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -224,7 +226,7 @@ def make_petition(app):
 @pytest.fixture
 def make_signature(app):
     def make(petition_id, email="someone@example.org", state="confirmed", country="FR", **fields):
-        from petition import counting
+        from petition.petitions import counting
 
         with app.app_context():
             fields.setdefault("name", "Some One")
@@ -258,7 +260,7 @@ def fold(app):
     """
 
     def run():
-        from petition import counting
+        from petition.petitions import counting
 
         with app.app_context():
             return counting.fold(app.config)
@@ -300,7 +302,7 @@ def staff_login(client, email, password=STAFF_PASSWORD, next_url=None):
 @pytest.fixture
 def accounts(app):
     """An admin (id 1) and a campaigner (id 2), with STAFF_PASSWORD, nobody logged in."""
-    from petition import auth
+    from petition.staff import auth
 
     with app.app_context():
         auth.create_staff(ADMIN, STAFF_PASSWORD, "admin")
@@ -312,7 +314,7 @@ def accounts(app):
 @pytest.fixture
 def staff(app, client):
     """A campaigner account, logged in on the test client."""
-    from petition import auth
+    from petition.staff import auth
 
     with app.app_context():
         auth.create_staff(CAMPAIGNER, STAFF_PASSWORD, "campaigner")

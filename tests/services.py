@@ -114,6 +114,6 @@ def migrate(url, instance_path):
     )
     with app.app_context():
         upgrade()
-        from petition.extensions import db
+        from petition.core.extensions import db
 
         db.engine.dispose()

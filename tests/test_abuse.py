@@ -7,10 +7,11 @@ import time
 import pytest
 from sqlalchemy import select
 
-from petition import abuse, moderation
-from petition.config import DEFAULTS
-from petition.extensions import db
-from petition.models import Signature
+from petition.abuse import defences as abuse
+from petition.abuse import moderation
+from petition.core.config import DEFAULTS
+from petition.core.extensions import db
+from petition.petitions.models import Signature
 from tests.conftest import csrf_token, link
 
 ADDRESS = "10.1.2.3"

@@ -7,8 +7,9 @@ from xml.etree import ElementTree
 import pytest
 from sqlalchemy import event, select
 
-from petition.extensions import db
-from petition.models import OutboxMessage, Petition
+from petition.core.extensions import db
+from petition.mail.models import OutboxMessage
+from petition.petitions.models import Petition
 from tests import services
 from tests.conftest import csrf_token, link
 
@@ -231,7 +232,7 @@ def test_badge_numbers_follow_the_readers_language(app, client, make_petition):
 def test_a_milestone_is_announced_exactly_once_under_racing_confirmations(
     app, client, make_petition, sign, outbox, fold
 ):
-    from petition import signing
+    from petition.signing import operations as signing
 
     make_petition(milestones=[(10, "Ten"), (15, "Fifteen"), (100, "Hundred")])
     for i in range(24):

@@ -3,8 +3,9 @@
 import pytest
 from sqlalchemy import func, select
 
-from petition.extensions import db
-from petition.models import OutboxMessage, Signature
+from petition.core.extensions import db
+from petition.mail.models import OutboxMessage
+from petition.petitions.models import Signature
 from tests.conftest import csrf_token
 
 GOOD = {

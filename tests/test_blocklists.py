@@ -7,9 +7,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import event, select
 
-from petition import blocklists
-from petition.extensions import db
-from petition.models import AuditLog, BlockedDomain, BlockedNetwork, Signature
+from petition.abuse import blocklists
+from petition.abuse.models import BlockedDomain, BlockedNetwork
+from petition.core.extensions import db
+from petition.petitions.models import Signature
+from petition.staff.models import AuditLog
 from tests.conftest import ADMIN, CAMPAIGNER, staff_post
 from tests.test_staff_auth import login
 
@@ -245,7 +247,7 @@ def test_an_allowed_domain_escapes_the_disposable_list_but_not_a_block(
 
 
 def blocklists_disposable():
-    from petition.abuse import disposable_domains
+    from petition.abuse.defences import disposable_domains
 
     return disposable_domains()
 

@@ -1,6 +1,6 @@
 import pytest
 
-from petition.signing import InvalidEmail, check_email
+from petition.core.emails import InvalidEmail, check_email
 
 CASES = [
     # typed                                canonical

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from petition.signing import check_email
+from petition.core.emails import check_email
 from tests import services
 from tests.live import ROOT, live_server, wait_until
 
@@ -286,7 +286,7 @@ def test_concurrent_signing_and_confirming_counts_each_person_once(server):
 # creates instance/secret_key, and all of them must end up signing with the same key.
 RACE_SECRET = """
 import sys, time
-from petition.config import development_secret
+from petition.core.config import development_secret
 start, folders = float(sys.argv[1]), sys.argv[2:]
 for n, folder in enumerate(folders):
     at = start + n * 0.03

@@ -1,7 +1,7 @@
 import pytest
 
 from petition import create_app
-from petition.config import ConfigError, database_url
+from petition.core.config import ConfigError, database_url
 
 SECRET = "a-real-secret-key-of-more-than-32-characters"
 
@@ -85,7 +85,7 @@ def test_database_urls_use_psycopg3(given, used):
 
 
 def test_unknown_mail_backend_is_named(tmp_path):
-    from petition.mail import make_sender
+    from petition.mail.outbox import make_sender
 
     app = make(tmp_path, MAIL_BACKEND="pigeon")
     with pytest.raises(ValueError, match="pigeon"):
@@ -106,7 +106,7 @@ def test_pages_carry_security_headers_and_safe_cookies(client, make_petition):
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
     from sqlalchemy import text
 
-    from petition.extensions import db
+    from petition.core.extensions import db
 
     app = make(tmp_path)
     with app.app_context():
@@ -130,8 +130,8 @@ def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(
 ):
     from sqlalchemy import select
 
-    from petition.extensions import db
-    from petition.models import Signature
+    from petition.core.extensions import db
+    from petition.petitions.models import Signature
 
     make_petition()
     client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
@@ -147,8 +147,8 @@ def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(
 def test_without_trusted_proxies_forwarded_headers_are_ignored(app, client, make_petition, sign):
     from sqlalchemy import select
 
-    from petition.extensions import db
-    from petition.models import Signature
+    from petition.core.extensions import db
+    from petition.petitions.models import Signature
 
     make_petition()
     client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"

@@ -7,9 +7,12 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
-from petition import counting, moderation, signing
-from petition.extensions import db
-from petition.models import CountDelta, CountryCount, Milestone, Petition, Signature, utcnow
+from petition.abuse import moderation
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.petitions import counting
+from petition.petitions.models import CountDelta, CountryCount, Milestone, Petition, Signature
+from petition.signing import operations as signing
 from tests import services
 
 
@@ -334,7 +337,7 @@ def test_withdraw_invalidate_restore_and_recount_settle_exact(
 
 def test_a_petition_edit_stamps_milestones_from_the_exact_total(app, make_petition, make_signature):
     """Staff adding a milestone below the unfolded total see it reached at once."""
-    from petition import manage
+    from petition.petitions import manage
 
     pid = make_petition(milestones=())
     confirm_all(app, pending_with_tokens(app, make_signature, pid, 3))

@@ -10,9 +10,14 @@ import unicodedata
 import pytest
 from sqlalchemy import select
 
-from petition.delivery import canonical, fonts, layout
-from petition.extensions import db
-from petition.models import AuditLog, Delivery, Job, Petition, Signature, utcnow
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.delivery import canonical, layout
+from petition.delivery.models import Delivery
+from petition.jobs.models import Job
+from petition.pdf import fonts
+from petition.petitions.models import Petition, Signature
+from petition.staff.models import AuditLog
 from tests.conftest import csrf_token
 from tests.services import require_tool
 
@@ -69,7 +74,7 @@ def pdf_pages(path):
 
 def add_signatures(app, petition_id, people, start=0, state="confirmed"):
     """Signatures confirmed a minute apart; returns their ids."""
-    from petition import counting
+    from petition.petitions import counting
 
     base = utcnow() - dt.timedelta(days=3)
     ids = []
@@ -400,7 +405,7 @@ def test_staff_build_a_bundle_watch_it_and_download_it(app, client, petition_id,
     assert "<progress" in running and "staff-jobs.js" in running
     assert client.get(job_url).get_json()["state"] == "queued"
 
-    from petition import jobs
+    from petition.jobs import runner as jobs
 
     with app.app_context():
         assert jobs.run_one(app) is True

@@ -7,9 +7,9 @@ import pytest
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import EnvironBuilder
 
-from petition.extensions import db
-from petition.fastcount import FastCount
-from petition.models import Petition
+from petition.core.extensions import db
+from petition.partners.fastcount import FastCount
+from petition.petitions.models import Petition
 from tests import services
 from tests.conftest import csrf_token, link
 from tests.live import free_port

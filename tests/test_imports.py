@@ -8,19 +8,15 @@ import pytest
 from sqlalchemy import func, select, update
 from wtforms.validators import ValidationError
 
-from petition import counting, imports
-from petition.extensions import db
-from petition.forms import plain_text
-from petition.models import (
-    AuditLog,
-    CountryCount,
-    ImportRun,
-    Milestone,
-    OutboxMessage,
-    Petition,
-    Signature,
-)
-from petition.signing import InvalidEmail, check_email
+from petition import imports
+from petition.core.emails import InvalidEmail, check_email
+from petition.core.extensions import db
+from petition.core.forms import plain_text
+from petition.imports.models import ImportRun
+from petition.mail.models import OutboxMessage
+from petition.petitions import counting
+from petition.petitions.models import CountryCount, Milestone, Petition, Signature
+from petition.staff.models import AuditLog
 
 HEADER = "name,email,country,city,postcode,created_at\n"
 

@@ -6,14 +6,16 @@ from collections import Counter
 import pytest
 from sqlalchemy import select, update
 
-from petition import jobs
-from petition.extensions import db
-from petition.models import Job, utcnow
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.jobs import registry
+from petition.jobs import runner as jobs
+from petition.jobs.models import Job
 
 RAN = Counter()
 
 
-@jobs.handler("test_count")
+@registry.handler("test_count")
 def count_to(app, job_id, params, report):
     for i in range(params["n"]):
         report(i + 1, params["n"], f"step {i + 1}")
@@ -21,7 +23,7 @@ def count_to(app, job_id, params, report):
     return {"counted": params["n"]}
 
 
-@jobs.handler("test_fail")
+@registry.handler("test_fail")
 def fail(app, job_id, params, report):
     report(1, 2)
     raise ValueError("the font is missing")

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from petition.extensions import db
+from petition.core.extensions import db
 from tests import services
 from tests.conftest import csrf_token, link
 from tests.live import free_port
@@ -255,7 +255,7 @@ def test_limits_in_redis_are_counted_together_by_every_app(make_app, redis_prefi
         config["REDIS_URL"] = services.REDIS_URL
     first = make_app(**config)
     with first.app_context():
-        from petition.models import Petition
+        from petition.petitions.models import Petition
 
         db.session.add(Petition(slug="speak-out", title="T", target="T", text="x", state="open"))
         db.session.commit()
@@ -286,7 +286,7 @@ def test_a_dead_redis_takes_down_neither_signing_nor_the_api(make_app):
     assert app.config["RATELIMIT_STORAGE_URI"] == dead
     assert app.config["CACHE_TYPE"] == "RedisCache"
     with app.app_context():
-        from petition.models import Petition
+        from petition.petitions.models import Petition
 
         db.session.add(Petition(slug="speak-out", title="T", target="T", text="x", state="open"))
         db.session.commit()
@@ -301,7 +301,7 @@ def test_a_dead_redis_takes_down_neither_signing_nor_the_api(make_app):
     with app.app_context():
         from sqlalchemy import select
 
-        from petition.models import OutboxMessage
+        from petition.mail.models import OutboxMessage
 
         body = db.session.execute(select(OutboxMessage.body)).scalar_one()
     confirm = link(body, "confirm")

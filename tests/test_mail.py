@@ -18,9 +18,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
-from petition import mail
-from petition.extensions import db
-from petition.models import OutboxMessage, Signature, utcnow
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.mail import outbox as mail
+from petition.mail.models import OutboxMessage
+from petition.petitions.models import Signature
 from tests.conftest import link
 
 PUBLIC_URL = "http://petition.test"

@@ -5,7 +5,7 @@ from flask_migrate import check, downgrade, upgrade
 from sqlalchemy import inspect
 
 from petition import create_app
-from petition.extensions import db
+from petition.core.extensions import db
 from tests import services
 
 

@@ -9,9 +9,16 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from petition import auth, counting, jobs, moderation_jobs, signature_search
-from petition.extensions import cache, db
-from petition.models import AuditLog, Job, Milestone, Petition, Signature, utcnow
+from petition.abuse import bulk as moderation_jobs
+from petition.core import sql
+from petition.core.db import utcnow
+from petition.core.extensions import cache, db
+from petition.jobs import runner as jobs
+from petition.jobs.models import Job
+from petition.petitions import counting
+from petition.petitions.models import Milestone, Petition, Signature
+from petition.staff import auth
+from petition.staff.models import AuditLog
 from tests.conftest import csrf_token
 from tests.test_staff_auth import PASSWORD, login
 
@@ -277,12 +284,10 @@ def test_sql_range_match_agrees_with_python_on_odd_stored_values(app, add, petit
         for network in NETWORKS:
             found = set(
                 db.session.execute(
-                    select(Signature.ip).where(
-                        signature_search.ip_in_network(Signature.ip, network)
-                    )
+                    select(Signature.ip).where(sql.ip_in_network(Signature.ip, network))
                 ).scalars()
             )
-            expected = {ip for ip in ADDRESSES if signature_search.address_in_network(ip, network)}
+            expected = {ip for ip in ADDRESSES if sql.address_in_network(ip, network)}
             assert found == expected, network
             # The Python side is ipaddress's own answer for every spelling it reads.
             for ip in expected:
@@ -290,9 +295,9 @@ def test_sql_range_match_agrees_with_python_on_odd_stored_values(app, add, petit
                 mapped = re.match(r"(?i)::ffff:(\d+\.\d+\.\d+\.\d+)$", text)
                 address = ipaddress.ip_address(mapped.group(1) if mapped else text)
                 assert address in ipaddress.ip_network(network)
-        assert signature_search.address_in_network("10.0.0.1", "10.0.0.0/24") == 1
-        assert signature_search.address_in_network("::ffff:10.0.0.1", "10.0.0.0/24") == 1
-        assert signature_search.address_in_network(None, "10.0.0.0/24") == 0
+        assert sql.address_in_network("10.0.0.1", "10.0.0.0/24") == 1
+        assert sql.address_in_network("::ffff:10.0.0.1", "10.0.0.0/24") == 1
+        assert sql.address_in_network(None, "10.0.0.0/24") == 0
 
 
 @pytest.mark.parametrize(

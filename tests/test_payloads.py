@@ -21,9 +21,12 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
-from petition import auth, mail
-from petition.extensions import db
-from petition.models import OutboxMessage, Petition, Signature, utcnow
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.mail import outbox as mail
+from petition.mail.models import OutboxMessage
+from petition.petitions.models import Petition, Signature
+from petition.staff import auth
 from tests.conftest import csrf_token, link
 from tests.services import require_tool
 from tests.test_delivery import normal
@@ -303,7 +306,7 @@ def test_supporter_fields_are_escaped_or_refused(app, client, make_petition, pay
 @pytest.fixture
 def stored(app, make_petition):
     """One confirmed signature per payload, in every field, straight into the database."""
-    from petition import counting
+    from petition.petitions import counting
 
     petition_id = make_petition(slug=SLUG, milestones=((5, "Five"),))
     now = utcnow()

@@ -6,17 +6,14 @@ import json
 
 from sqlalchemy import func, select, update
 
-from petition import counting
-from petition.extensions import db
-from petition.models import (
-    AuditLog,
-    Delivery,
-    OutboxMessage,
-    Petition,
-    Signature,
-    Token,
-    utcnow,
-)
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.delivery.models import Delivery
+from petition.mail.models import OutboxMessage
+from petition.petitions import counting
+from petition.petitions.models import Petition, Signature
+from petition.signing.models import Token
+from petition.staff.models import AuditLog
 
 
 def run(app, *args):
@@ -132,7 +129,7 @@ def test_erase_ips_clears_only_old_ones(app, make_petition, make_signature):
 
 
 def test_erase_ips_in_batches(app, make_petition, make_signature):
-    from petition.privacy import erase_ips
+    from petition.privacy.operations import erase_ips
 
     petition_id = make_petition()
     ids = [make_signature(petition_id, email=f"s{n}@example.org", ip="192.0.2.9") for n in range(7)]

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from petition import auth
-from petition.dbutil import MAX_ID
-from petition.extensions import db
+from petition.core.db import MAX_ID
+from petition.core.extensions import db
+from petition.staff import auth
 from tests.conftest import csrf_token
 from tests.test_staff_auth import PASSWORD, login
 
@@ -138,7 +138,7 @@ def staff_client(app, role="campaigner"):
 @pytest.fixture
 def campaigner(app, petition, make_signature):
     """Logged in, on a petition with signatures of every state, several addresses and sources."""
-    from petition.models import Petition
+    from petition.petitions.models import Petition
 
     with app.app_context():
         petition_id = db.session.execute(db.select(Petition.id)).scalar_one()
@@ -550,8 +550,8 @@ def test_signature_list_and_export_with_any_filter(app, campaigner, params):
 @example(params={"until": "9999-12-31"}, action="restore", reason="", expected="")
 @example(params={"domain": "example.org"}, action="invalidate", reason="", expected="x")
 def test_bulk_moderation_with_any_filter(app, campaigner, params, action, reason, expected):
-    from petition import jobs
-    from petition.models import Job
+    from petition.jobs import runner as jobs
+    from petition.jobs.models import Job
 
     token = csrf_token(campaigner, f"/staff/petitions/{SLUG}/signatures")
     response = campaigner.post(

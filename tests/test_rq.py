@@ -11,9 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from petition import jobs, queue
-from petition.extensions import db
-from petition.models import Job, OutboxMessage
+from petition.core.extensions import db
+from petition.jobs import registry
+from petition.jobs import rq as queue
+from petition.jobs import runner as jobs
+from petition.jobs.models import Job
+from petition.mail.models import OutboxMessage
+from petition.worker import send_message
 from tests import services
 from tests.live import BIN, ROOT, free_port, wait_until
 
@@ -24,7 +28,7 @@ REDIS_URL = services.REDIS_URL.rsplit("/", 1)[0] + "/14"
 SEEN_PROGRESS = []
 
 
-@jobs.handler("test_rq_steps")
+@registry.handler("test_rq_steps")
 def steps(app, job_id, params, report):
     """Reports progress, and records what another connection (the staff UI) sees meanwhile."""
     for i in range(params["n"]):
@@ -97,7 +101,7 @@ def test_a_sign_pushes_a_job_and_the_worker_sends_the_mail_once(
     with app.app_context():
         assert queue.Pusher(app.config).push([("mail", row.id)]) == 0
     # ...and one under another id (as after a flush of Redis) runs, but sends nothing twice.
-    queue.Pusher(app.config).queue("mail").enqueue(queue.send_message, row.id, result_ttl=0)
+    queue.Pusher(app.config).queue("mail").enqueue(send_message, row.id, result_ttl=0)
     assert len(queued(redis_client, prefix, "mail")) == 2
 
     burst(app, "--queues", "mail")

@@ -4,8 +4,10 @@ import unicodedata
 import pytest
 from sqlalchemy import func, select
 
-from petition.extensions import db
-from petition.models import Milestone, OutboxMessage, Petition, Signature, Token
+from petition.core.extensions import db
+from petition.mail.models import OutboxMessage
+from petition.petitions.models import Milestone, Petition, Signature
+from petition.signing.models import Token
 from tests.conftest import csrf_token, link
 
 
@@ -395,7 +397,7 @@ def test_demo_command_is_idempotent(app):
 def test_withdraw_racing_a_confirmation_is_never_lost(app, client, make_petition, sign, outbox):
     import threading
 
-    from petition import signing
+    from petition.signing import operations as signing
 
     make_petition()
     people = 12
@@ -436,7 +438,7 @@ def test_withdraw_racing_a_confirmation_is_never_lost(app, client, make_petition
 
 
 def test_signatures_can_be_counted_by_source(app, make_petition, make_signature):
-    from petition import counting
+    from petition.petitions import counting
 
     pid = make_petition()
     for i, source in enumerate(["blog.example.ie", "blog.example.ie", "union.es", None]):
@@ -500,7 +502,7 @@ def test_a_repeat_leaves_no_token_or_mail_of_the_new_signature_it_was_not(
 
 
 def test_a_title_edited_by_staff_shows_in_the_next_mail(app, client, make_petition, sign, outbox):
-    from petition import snapshots
+    from petition.petitions import snapshots
 
     make_petition()
     sign(email="first@example.org")

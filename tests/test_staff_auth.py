@@ -1,8 +1,8 @@
 import pytest
 from sqlalchemy import select
 
-from petition.extensions import db
-from petition.models import AuditLog, Staff
+from petition.core.extensions import db
+from petition.staff.models import AuditLog, Staff
 from tests.conftest import STAFF_PASSWORD as PASSWORD
 from tests.conftest import csrf_token
 from tests.conftest import staff_login as login

@@ -10,9 +10,12 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
-from petition import auth
-from petition.extensions import db
-from petition.models import AuditLog, Milestone, OutboxMessage, Petition, Signature, utcnow
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.mail.models import OutboxMessage
+from petition.petitions.models import Milestone, Petition, Signature
+from petition.staff import auth
+from petition.staff.models import AuditLog
 from tests.conftest import staff_post
 from tests.test_staff_auth import PASSWORD, login
 
@@ -585,7 +588,7 @@ def test_links_to_other_staff_pages_appear_once_they_exist(app, client, campaign
     make_petition()
     page = client.get("/staff/petitions/speak-out").get_data(as_text=True)
     with app.test_request_context():
-        from petition.views.staff.petitions import staff_link
+        from petition.petitions.views import staff_link
 
         assert staff_link("staff.home") == "/staff/"
         assert staff_link("staff.no_such_page", slug="x") is None

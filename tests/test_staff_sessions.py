@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from petition.extensions import db
-from petition.models import AuditLog, Staff
+from petition.core.extensions import db
+from petition.staff.models import AuditLog, Staff
 from tests.conftest import ADMIN, CAMPAIGNER, csrf_token, staff_post
 from tests.test_staff_auth import PASSWORD, login
 

@@ -11,9 +11,13 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from petition import counting, exports, imports
-from petition.extensions import db
-from petition.models import AuditLog, ImportRun, Milestone, OutboxMessage, Petition, Signature
+from petition import imports
+from petition.core.extensions import db
+from petition.imports.models import ImportRun
+from petition.mail.models import OutboxMessage
+from petition.petitions import counting, exports
+from petition.petitions.models import Milestone, Petition, Signature
+from petition.staff.models import AuditLog
 from tests.conftest import csrf_token
 
 SLUG = "speak-out"
@@ -509,7 +513,7 @@ def test_an_interrupted_upload_can_be_resumed(app, client, staff, petition_id):
 def test_racing_moderators_move_the_count_once(app, client, staff, seed, petition_id):
     import threading
 
-    from petition import moderation
+    from petition.abuse import moderation
 
     seed(*[f"P{i},p{i}@example.org,FR,,," for i in range(4)])
     target = signature_id(app, "p1@example.org")

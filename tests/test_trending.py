@@ -6,9 +6,13 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
-from petition import auth, jobs, trending
-from petition.extensions import db
-from petition.models import Signature, TrendAlert, utcnow
+from petition.abuse import trending
+from petition.abuse.models import TrendAlert
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.jobs import runner as jobs
+from petition.petitions.models import Signature
+from petition.staff import auth
 from tests.test_staff_auth import PASSWORD, login
 
 STAFF_TO = ["watch@example.org", "ops@example.org"]
@@ -72,7 +76,7 @@ def test_the_report_ranks_addresses_and_domains_of_the_window_only(app, make_pet
     add(pid, 20, ip="10.9.9.9", domain="old.example", minutes_ago=61)
     add(other, 20, ip="10.0.0.2", domain="example.org")
     with app.app_context():
-        from petition.models import Petition
+        from petition.petitions.models import Petition
 
         report = trending.report(db.session.get(Petition, pid), app.config)
     assert [(r.value, r.count, r.held) for r in report.addresses] == [

@@ -30,10 +30,13 @@ from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
-from .. import counting, countries
-from ..extensions import db
-from ..models import Delivery, Milestone, Petition, Signature
-from . import canonical, layout, merge, render
+from petition.core import countries
+from petition.core.extensions import db
+from petition.delivery import canonical, layout, render
+from petition.delivery.models import Delivery
+from petition.pdf import merge
+from petition.petitions import counting
+from petition.petitions.models import Milestone, Petition, Signature
 
 log = logging.getLogger(__name__)
 

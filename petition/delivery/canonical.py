@@ -25,7 +25,7 @@ import sys
 import unicodedata
 from typing import NamedTuple
 
-from .. import countries
+from petition.core import countries
 
 
 class Row(NamedTuple):

@@ -7,9 +7,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import Petition
-from .build import PROCESSES, DeliveryError, build_delivery
+from petition.core.extensions import db
+from petition.delivery.build import PROCESSES, DeliveryError, build_delivery
+from petition.petitions.models import Petition
 
 
 @click.group(cls=AppGroup)

@@ -4,13 +4,11 @@ import contextlib
 
 from flask import has_app_context
 
-from .. import jobs
-from ..extensions import db
-from ..models import Petition
-from .build import DeliveryError, build_delivery, default_out
+from petition.core.extensions import db
+from petition.delivery.build import DeliveryError, build_delivery, default_out
+from petition.petitions.models import Petition
 
 
-@jobs.handler("delivery_pdf")
 def delivery_pdf(app, job_id, params, report):
     """Build under instance/deliveries/; params: petition_id, since_last, staff_id, created_by."""
     context = contextlib.nullcontext() if has_app_context() else app.app_context()

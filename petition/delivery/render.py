@@ -12,8 +12,8 @@ import resource
 
 from reportlab.pdfgen.canvas import Canvas
 
-from . import layout as L
-from .fonts import TextEngine, Writer
+from petition.delivery import layout as L
+from petition.pdf.fonts import TextEngine, Writer
 
 _ENGINE = None
 

@@ -16,13 +16,21 @@ from collections import deque
 from flask import current_app
 from sqlalchemy import select, update
 
-from .. import auth
-from ..extensions import db
-from ..models import ImportRun, utcnow
-from .files import open_source, records, scan
-from .report import REPORT_CAP, ImportFileError, ImportReport, report_from
-from .rows import COLUMNS, Rejected, check_row, email_forms, read_header, text_problem
-from .writer import ANOTHER_RUN, WRITERS, Batch, BatchWriter
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.imports.files import open_source, records, scan
+from petition.imports.models import ImportRun
+from petition.imports.report import REPORT_CAP, ImportFileError, ImportReport, report_from
+from petition.imports.rows import (
+    COLUMNS,
+    Rejected,
+    check_row,
+    email_forms,
+    read_header,
+    text_problem,
+)
+from petition.imports.writer import ANOTHER_RUN, WRITERS, Batch, BatchWriter
+from petition.staff import auth
 
 __all__ = [
     "COLUMNS",

@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 
-from .report import ImportFileError
+from petition.imports.report import ImportFileError
 
 
 def scan(stream, chunk_size=1 << 20):

@@ -11,10 +11,10 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
-from .. import countries
-from ..forms import BIDI_CONTROLS, clean_text
-from ..signing import InvalidEmail, canonical_email, check_email
-from .report import ImportFileError
+from petition.core import countries
+from petition.core.emails import InvalidEmail, canonical_email, check_email
+from petition.core.forms import BIDI_CONTROLS, clean_text
+from petition.imports.report import ImportFileError
 
 COLUMNS = ("name", "email", "country", "city", "postcode", "created_at")
 REQUIRED = ("name", "email", "country")

@@ -22,11 +22,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from .. import counting, milestones
-from ..dbutil import insert
-from ..extensions import db
-from ..models import ImportRun, Signature
-from .report import REPORT_CAP, ImportFileError, format_rejections
+from petition.core.db import insert
+from petition.core.extensions import db
+from petition.imports.models import ImportRun
+from petition.imports.report import REPORT_CAP, ImportFileError, format_rejections
+from petition.petitions import counting, milestones
+from petition.petitions.models import Signature
 
 SOURCE = "import"
 ANOTHER_RUN = "another import of this file is running; try again when it ends"

@@ -1,0 +1,176 @@
+"""Signing defences: which rule, if any, a new signature trips.
+
+A signature that trips one is held, not refused: signing.sign stores it as 'fraudulent' with the
+reason, counts nothing, and the person sees and gets exactly what any signer does, so a bot
+learns nothing from the response. Staff can restore held signatures (petition/moderation.py).
+
+The per-address limits are counted from the signature rows themselves, as the UK Parliament
+petitions site does, so they hold across every app process and machine: two COUNTs on the
+(petition_id, ip, created_at) index, each bounded by its time window. The count and the insert
+are not atomic: requests from one address that arrive together all count the rows committed
+before them, so a concurrent burst can pass the limit by at most the number of requests in
+flight at once (the app's workers times threads). That is accepted: the limit is there to keep
+a flood out of the count, not to be exact, and serialising every sign per address (an advisory
+lock) would cost more than the few extra signatures, which staff can still review.
+
+Blocked domains and ranges are the operator's config lists plus the ones staff edit at
+/staff/blocklists (petition/blocklists.py), read from a per-process snapshot, not per sign.
+"""
+
+import datetime as dt
+import ipaddress
+import time
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from petition.abuse import blocklists
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.petitions.models import Signature
+
+FORM_TIME_SALT = "sign-form-time"
+# Every hold reason starts with this, so held signatures are told apart from staff verdicts.
+HELD = "held: "
+
+
+def is_held(signature):
+    """Held by an abuse check (HELD), as opposed to marked fraudulent by staff."""
+    return signature.state == "fraudulent" and (signature.moderation_reason or "").startswith(
+        "held: "
+    )
+
+
+def _serializer(config):
+    return URLSafeTimedSerializer(config["SECRET_KEY"], salt=FORM_TIME_SALT)
+
+
+def form_time(config, now=None):
+    """The signed value for the sign form's hidden `t` field: when the form was shown."""
+    return _serializer(config).dumps(round(now if now is not None else time.time(), 3))
+
+
+def form_age(config, value, now=None):
+    """Seconds since the form carrying `value` was shown, or None if missing or forged."""
+    if not value or len(value) > 200:
+        return None
+    try:
+        shown = _serializer(config).loads(value)
+    except BadSignature:
+        return None
+    if not isinstance(shown, (int, float)):
+        return None
+    return (now if now is not None else time.time()) - shown
+
+
+def disposable_domains():
+    """The disposable-mail domains of the disposable-email-domains package (a set)."""
+    from disposable_email_domains import blocklist
+
+    return blocklist
+
+
+def _domain_suffixes(domain):
+    """example.co.uk -> example.co.uk, co.uk, uk: a blocked domain covers its subdomains."""
+    parts = domain.split(".")
+    return [".".join(parts[i:]) for i in range(len(parts))]
+
+
+def blocked_domain(domain, config, lists=None):
+    """A hold reason if the domain (or a parent) is blocked, or disposable and not allowed.
+
+    Blocks (config and staff) win over staff "allow" entries, which only exempt a domain that
+    the disposable list names wrongly.
+    """
+    lists = lists or blocklists.Snapshot()
+    configured = config["BLOCKED_EMAIL_DOMAINS"]
+    suffixes = _domain_suffixes(domain)
+    for suffix in suffixes:
+        if suffix in configured or suffix in lists.blocked_domains:
+            return f"{HELD}email domain {suffix} is blocked"
+    if not config["BLOCK_DISPOSABLE_EMAIL"]:
+        return None
+    if any(suffix in lists.allowed_domains for suffix in suffixes):
+        return None
+    disposable = disposable_domains()
+    for suffix in suffixes:
+        if suffix in disposable:
+            return f"{HELD}disposable email domain {suffix}"
+    return None
+
+
+def blocked_network(ip, config, lists=None):
+    lists = lists or blocklists.Snapshot()
+    networks = (*config["BLOCKED_NETWORKS"], *lists.networks)
+    if not networks or not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    for network in networks:
+        if address.version == network.version and address in network:
+            return f"{HELD}address {ip} is in blocked network {network}"
+    return None
+
+
+def recent_from_address(petition_id, ip, seconds, now):
+    """Signatures from this address on this petition in the last `seconds`, in any state."""
+    since = now - dt.timedelta(seconds=seconds)
+    return db.session.execute(
+        select(func.count())
+        .select_from(Signature)
+        .where(
+            Signature.petition_id == petition_id,
+            Signature.ip == ip,
+            Signature.created_at >= since,
+        )
+    ).scalar_one()
+
+
+def address_limits(petition, ip, config, now=None):
+    if not ip:
+        return None
+    now = now or utcnow()
+    for kind in ("BURST", "SUSTAINED"):
+        limit, seconds = config[f"SIGN_{kind}_COUNT"], config[f"SIGN_{kind}_SECONDS"]
+        if limit <= 0 or seconds <= 0:
+            continue
+        seen = recent_from_address(petition.id, ip, seconds, now)
+        if seen >= limit:
+            return f"{HELD}{seen + 1} signatures from this address in {describe(seconds)}"
+    return None
+
+
+def describe(seconds):
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    return f"{seconds} seconds"
+
+
+def hold_reason(petition, data, form_meta, config):
+    """Why this signature should be held, or None. `data` is a signing.SignData; `form_meta`
+    holds the form's bot traps: "honeypot" (the hidden field's value) and "t" (the signed
+    time the form was shown)."""
+    if not config["ABUSE_CHECKS"]:
+        return None
+    if (form_meta.get("honeypot") or "").strip():
+        return f"{HELD}hidden honeypot field was filled in"
+    minimum = config["SIGN_MIN_SECONDS"]
+    if minimum > 0:
+        age = form_age(config, form_meta.get("t"))
+        if age is None:
+            return f"{HELD}form time missing or forged"
+        if age < minimum:
+            return f"{HELD}form posted {max(age, 0):.1f} s after it was shown"
+    domain = data.email.canonical.rpartition("@")[2]
+    lists = blocklists.current()
+    reason = blocked_domain(domain, config, lists) or blocked_network(data.ip, config, lists)
+    if reason:
+        return reason
+    # Last: the only checks that query the database on every sign.
+    return address_limits(petition, data.ip, config)

@@ -1,0 +1,114 @@
+"""Flask-WTF forms and the text rules they enforce."""
+
+import functools
+import re
+import unicodedata
+from urllib.parse import unquote_to_bytes
+
+from babel import support
+from flask import abort, g, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from wtforms.i18n import messages_path
+from wtforms.validators import ValidationError
+
+# Bidi overrides let a name re-order the text printed after it; no real name needs them.
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+TRUE_VALUES = {"y", "yes", "on", "true", "1"}
+
+
+def undecodable_fields(req):
+    """Names of urlencoded fields whose bytes are not UTF-8.
+
+    Werkzeug re-quotes such bytes as literal "%FF" text instead of failing, which would store
+    them as part of a name; so look at the raw body first. get_data caches it, and the form
+    parser then reads the cached copy.
+    """
+    if req.method != "POST" or req.mimetype != "application/x-www-form-urlencoded":
+        return set()
+    broken = set()
+    for pair in req.get_data(cache=True).split(b"&"):
+        key, _, value = pair.partition(b"=")
+        try:
+            unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            broken.add(unquote_to_bytes(key).decode("utf-8", "replace"))
+    return broken
+
+
+def remember_undecodable_fields():
+    """before_request, ahead of CSRFProtect, which parses the form and so consumes the body."""
+    g.undecodable_fields = undecodable_fields(request)
+
+
+def refuse_nul():
+    """before_request: a NUL character in the path is a 404, in the query or a form a 400.
+
+    PostgreSQL text cannot hold NUL, so one that reached a query would fail it; no page or link
+    of ours sends one. The sign form is left alone: it names the field, keeping the input.
+    """
+    if "\x00" in request.path:
+        abort(404)
+    if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        abort(400)
+    if (
+        request.method == "POST"
+        and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+        and request.endpoint not in ("public.sign", "staff.import_signatures")
+        and any("\x00" in k or "\x00" in v for k, v in request.form.items(multi=True))
+    ):
+        abort(400)
+
+
+def clean_source(value):
+    """A campaign source tag (utm_source, partner host): a short plain token or None."""
+    if not value:
+        return None
+    return re.sub(r"[^A-Za-z0-9._:/-]", "", value)[:100] or None
+
+
+def clean_text(value):
+    """NFC, trimmed, inner runs of spaces made one; None stays None."""
+    if value is None:
+        return None
+    value = unicodedata.normalize("NFC", value)
+    return " ".join(value.split(" ")).strip() if value.strip() else ""
+
+
+def plain_text(form, field):
+    """Refuse what no name, city or postcode contains: controls, markup, broken encoding."""
+    value = field.data or ""
+    if "\ufffd" in value:
+        raise ValidationError(_l("This contains bytes that are not valid text (UTF-8)."))
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs", "Co", "Cn") or ch in BIDI_CONTROLS:
+            raise ValidationError(_l("This contains control or invisible characters."))
+    if "<" in value or ">" in value:
+        raise ValidationError(_l("Please leave out < and >."))
+
+
+def checkbox(form, field):
+    """A checkbox sends a known value or nothing; anything else is a broken client."""
+    raw = field.raw_data[0] if field.raw_data else None
+    if raw is not None and raw.strip().lower() not in TRUE_VALUES:
+        raise ValidationError(_l("This box can only be ticked or left empty."))
+
+
+@functools.lru_cache(maxsize=16)
+def wtforms_catalog(locale):
+    """WTForms' own messages in one language, read from disk once per process."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class CachedTranslations:
+    """Flask-WTF's i18n, without its reload of WTForms' catalog on every request (~2 ms).
+
+    The locale is one of LANGUAGES (select_locale), so the cache stays a handful of entries.
+    """
+
+    def gettext(self, string):
+        return wtforms_catalog(str(get_locale() or "en")).ugettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return wtforms_catalog(str(get_locale() or "en")).ungettext(singular, plural, n)

@@ -1,0 +1,47 @@
+"""Telling staff when a milestone is reached."""
+
+from sqlalchemy import select, update
+
+from petition.core.db import utcnow
+from petition.core.extensions import db
+from petition.mail import outbox as mail
+from petition.petitions.models import Milestone, Petition
+
+
+def announce(milestone_ids, config):
+    """Queue one mail per staff address for each milestone not announced before.
+
+    The conditional UPDATE lets exactly one transaction claim each milestone, however many
+    count folds (one per process) or imports race across it; one that is reached again after
+    moderation took the count back below it is not announced twice.
+    """
+    claimed = (
+        db.session.execute(
+            update(Milestone)
+            .where(Milestone.id.in_(milestone_ids), Milestone.announced_at.is_(None))
+            .values(announced_at=utcnow())
+            .returning(Milestone.id)
+        )
+        .scalars()
+        .all()
+    )
+    recipients = config["MILESTONE_MAIL_TO"]
+    if not claimed or not recipients:
+        return claimed
+    rows = db.session.execute(
+        select(Milestone, Petition)
+        .join(Petition, Petition.id == Milestone.petition_id)
+        .where(Milestone.id.in_(claimed))
+        .order_by(Milestone.count)
+    ).all()
+    for milestone, petition in rows:
+        for to in recipients:
+            mail.enqueue(
+                to,
+                f"Milestone reached: {milestone.label} ({petition.title})",
+                "mail/milestone.txt",
+                petition=petition,
+                milestone=milestone,
+                petition_url=f"{config['PUBLIC_URL']}/petitions/{petition.slug}",
+            )
+    return claimed

@@ -1,0 +1,236 @@
+"""Public pages: petitions, signing, confirming, withdrawing."""
+
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from petition.abuse import defences as abuse
+from petition.core import db_setup
+from petition.core.extensions import db, limiter
+from petition.core.forms import clean_source
+from petition.jobs import runner as jobs
+from petition.petitions import cards as petition_cards
+from petition.petitions import counting
+from petition.petitions.models import Petition
+from petition.signing import operations as signing
+from petition.signing.forms import SignForm
+
+bp = Blueprint("public", __name__)
+
+
+def public_petition(slug):
+    """An open or closed petition by slug; drafts and unknown slugs are 404."""
+    petition = db.session.execute(
+        select(Petition).where(Petition.slug == slug, Petition.state != "draft")
+    ).scalar_one_or_none()
+    if petition is None:
+        abort(404)
+    return petition
+
+
+def language():
+    return str(get_locale() or "en").split("_")[0]
+
+
+def commit_and_wake():
+    """The request's one commit point; mail queued in it leaves only after it."""
+    db.session.commit()
+    jobs.wake(current_app)
+
+
+# One budget per client address for the confirm and withdraw pages, GET and POST together
+# (CONFIRM_LIMIT). Signing has no request limit: its defences hold signatures (abuse.py).
+link_limit = limiter.shared_limit(lambda: current_app.config["CONFIRM_LIMIT"], scope="links")
+
+
+@bp.after_request
+def no_store(response):
+    # Every page here carries a CSRF token or a personal outcome: never cache or share them.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+def index():
+    petitions = (
+        db.session.execute(
+            select(Petition).where(Petition.state == "open").order_by(Petition.created_at.desc())
+        )
+        .scalars()
+        .all()
+    )
+    return render_template("index.html", petitions=petitions)
+
+
+@bp.get("/petitions/<slug>")
+def petition(slug):
+    petition = public_petition(slug)
+    form = SignForm(language=language())
+    source = request.args.get("source") or request.args.get("utm_source")
+    form.source.data = clean_source(source)
+    form.t.data = abuse.form_time(current_app.config)
+    return render_petition(petition, form)
+
+
+def render_petition(petition, form, status=200, closed_message=None):
+    return (
+        render_template(
+            "petition.html",
+            petition=petition,
+            form=form,
+            goal=counting.goal(petition),
+            next_milestone=counting.next_milestone(petition),
+            closed_message=closed_message,
+            share=share_links(petition),
+            embed_snippets=embed_snippets(petition),
+        ),
+        status,
+    )
+
+
+def embed_snippets(petition):
+    """Copy-paste code for partner sites: the script, the iframe and the badge."""
+    base = current_app.config["PUBLIC_URL"]
+    page = signing.petition_url(current_app.config, petition)
+    badge = f"{base}/petitions/{petition.slug}/badge.svg"
+    title = petition.title.replace('"', "&quot;").replace("<", "&lt;")
+    return [
+        (
+            "script",
+            _('Widget (updates itself; add data-theme="dark" for the dark look)'),
+            f'<div data-petition="{petition.slug}"></div>\n'
+            f'<script src="{base}/embed/widget.js" async></script>',
+        ),
+        (
+            "iframe",
+            _("Frame, where scripts are not allowed"),
+            f'<iframe src="{base}/embed/{petition.slug}" title="{title}" '
+            f'width="100%" height="230" style="border:0"></iframe>',
+        ),
+        (
+            "badge",
+            _("Badge for emails and READMEs (Markdown)"),
+            f"[![{petition.title}]({badge})]({page})",
+        ),
+    ]
+
+
+@bp.post("/petitions/<slug>/sign")
+def sign(slug):
+    db_setup.read_before_writing()
+    # The petition's id and title from a per-process card: whether it is open is checked again
+    # by the insert itself (petition/sign_insert.py).
+    card = petition_cards.get(slug)
+    if card is None:
+        abort(404)
+    form = SignForm(language=language())
+    if not form.validate():
+        return render_petition(public_petition(slug), form, status=400)
+    data = signing.SignData(
+        name=form.name.data,
+        email=form.checked_email,
+        country=form.country.data,
+        city=form.city.data,
+        postcode=form.postcode.data,
+        updates=form.updates.data,
+        source=form.source.data,
+        locale=language(),
+        ip=request.remote_addr,
+    )
+    form_meta = {"honeypot": form.website.data, "t": form.t.data}
+    hold = abuse.hold_reason(card, data, form_meta, current_app.config)
+    # Validation and the abuse checks done: only now take SQLite's write lock.
+    db_setup.end_reads(db.session)
+    try:
+        signing.sign(card, data, current_app.config, hold=hold)
+    except signing.PetitionClosed:
+        db.session.rollback()
+        petition_cards.forget(slug)
+        return render_petition(public_petition(slug), form, status=409, closed_message=True)
+    commit_and_wake()
+    return redirect(url_for("public.signed", slug=slug), code=303)
+
+
+@bp.get("/petitions/<slug>/signed")
+def signed(slug):
+    petition = public_petition(slug)
+    return render_template(
+        "signed.html",
+        petition=petition,
+        confirmation=current_app.config["CONFIRMATION_REQUIRED"],
+        share=share_links(petition),
+    )
+
+
+@bp.get("/confirm/<token>")
+@link_limit
+def confirm_page(token):
+    found = signing.find_token(token, "confirm")
+    if found is None:
+        return render_template("link_invalid.html"), 404
+    return render_template("confirm.html", token=token, signature=found.signature)
+
+
+@bp.post("/confirm/<token>")
+@link_limit
+def confirm(token):
+    outcome, signature = signing.confirm(token, current_app.config)
+    if outcome == "invalid":
+        return render_template("link_invalid.html"), 404
+    commit_and_wake()
+    petition = signature.petition
+    return render_template(
+        "confirmed.html",
+        outcome=outcome,
+        petition=petition,
+        share=share_links(petition),
+    )
+
+
+@bp.get("/withdraw/<token>")
+@link_limit
+def withdraw_page(token):
+    found = signing.find_token(token, "withdraw")
+    if found is None:
+        return render_template("link_invalid.html"), 404
+    return render_template("withdraw.html", token=token, signature=found.signature)
+
+
+@bp.post("/withdraw/<token>")
+@link_limit
+def withdraw(token):
+    outcome, signature = signing.withdraw(token)
+    if outcome == "invalid":
+        return render_template("link_invalid.html"), 404
+    commit_and_wake()
+    return render_template("withdrawn.html", outcome=outcome, petition=signature.petition)
+
+
+def share_links(petition):
+    """Links that open each network's own share dialog with the petition and its hashtag."""
+    url = signing.petition_url(current_app.config, petition)
+    hashtag = (petition.hashtag or "").lstrip("#")
+    text = petition.title + (f" #{hashtag}" if hashtag else "")
+    u, t = quote(url, safe=""), quote(text, safe="")
+    return {
+        "url": url,
+        "hashtag": hashtag,
+        "links": [
+            ("X", f"https://twitter.com/intent/tweet?url={u}&text={t}"),
+            ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={u}"),
+            ("WhatsApp", f"https://wa.me/?text={t}%20{u}"),
+            ("Telegram", f"https://t.me/share/url?url={u}&text={t}"),
+            ("Email", f"mailto:?subject={t}&body={u}"),
+        ],
+    }
