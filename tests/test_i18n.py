@@ -80,6 +80,10 @@ def test_every_catalog_translates_every_message(tmp_path):
     # campaign translates it.
     staff_only = (
         "templates/staff/",
+        "templates/petitions/staff/",
+        "templates/abuse/staff/",
+        "templates/imports/staff/",
+        "templates/delivery/staff/",
         "petition/staff/views/",
         "petition/petitions/views.py",
         "petition/petitions/forms.py",

@@ -3,7 +3,7 @@
 `Filters` holds parsed, normalised values and turns them into WHERE clauses that run the same
 on PostgreSQL and SQLite. The parse_* functions raise ValueError with a message for the form.
 Two SQL functions need per-database help: an address inside a network (PostgreSQL's inet
-operators; a Python function registered on each SQLite connection, see db_setup.py) and
+operators; a Python function registered on each SQLite connection, see core/sql.py) and
 lower-casing beyond ASCII (SQLite's lower() only folds A-Z).
 """
 
@@ -19,7 +19,7 @@ from petition.abuse.defences import HELD
 from petition.core import countries
 from petition.core.emails import GMAIL_DOMAINS, InvalidEmail, check_email
 from petition.core.extensions import db
-from petition.core.sql import _MAPPED, ip_in_network, unicode_lower
+from petition.core.sql import MAPPED, ip_in_network, unicode_lower
 from petition.petitions.models import SIGNATURE_STATES, Signature
 
 # "held" is a state for staff: fraudulent, set by an abuse check rather than by a person.
@@ -33,7 +33,7 @@ def parse_network(text):
         return ""
     address, _, prefix = text.partition("/")
     address = address.split("%", 1)[0]
-    mapped = _MAPPED.match(address)
+    mapped = MAPPED.match(address)
     if mapped:
         address = mapped.group(1)
         if prefix:

@@ -242,7 +242,7 @@ def queue_mail(petition, new, config):
         mail.enqueue(
             to,
             f"{subject} ({petition.title})",
-            "mail/trend_alert.txt",
+            "abuse/mail/trend_alert.txt",
             petition=petition,
             alerts=alerts,
             window=abuse.describe(config["TREND_WINDOW_SECONDS"]),

@@ -4,13 +4,7 @@ import datetime as dt
 import functools
 import time
 
-from flask import (
-    current_app,
-    jsonify,
-    make_response,
-    render_template,
-    request,
-)
+from flask import current_app, jsonify, make_response, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_timedelta
 from flask_wtf.csrf import CSRFError
@@ -85,7 +79,7 @@ def register_errors(app):
     def error_page(status, code, title, message):
         if wants_json():
             return jsonify(error={"code": code, "message": message}), status
-        return render_template("error.html", title=title, message=message), status
+        return render_template("core/error.html", title=title, message=message), status
 
     from flask_babel import gettext as _
 
@@ -140,7 +134,7 @@ def register_errors(app):
                 when = format_timedelta(dt.timedelta(seconds=wait), add_direction=True)
             link_page = request.path.startswith(("/confirm/", "/withdraw/"))
             response = make_response(
-                render_template("rate_limited.html", when=when, link_page=link_page)
+                render_template("core/rate_limited.html", when=when, link_page=link_page)
             )
         response.status_code = 429
         if wait:

@@ -35,7 +35,7 @@ ADDRESS_RE = "^({v4}|{v6})$".format(
 # A dual-stack socket reports an IPv4 client as ::ffff:a.b.c.d; it is searched as a.b.c.d.
 MAPPED_RE = r"^::ffff:((\d+\.){3}\d+)$"
 _ADDRESS = re.compile(ADDRESS_RE, re.IGNORECASE)
-_MAPPED = re.compile(MAPPED_RE, re.IGNORECASE)
+MAPPED = re.compile(MAPPED_RE, re.IGNORECASE)
 
 
 def _address(text):
@@ -43,7 +43,7 @@ def _address(text):
     if not text:
         return None
     # A link-local peer comes with its interface ("fe80::1%eth0"); the zone is not searched.
-    text = _MAPPED.sub(r"\1", text.split("%", 1)[0])
+    text = MAPPED.sub(r"\1", text.split("%", 1)[0])
     if not _ADDRESS.match(text):
         return None
     return ipaddress.ip_address(text)

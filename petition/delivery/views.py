@@ -75,7 +75,7 @@ def deliveries(slug):
         if latest is not None and latest.state == "failed":
             failed = latest
     return render_template(
-        "staff/deliveries.html",
+        "delivery/staff/deliveries.html",
         petition=petition,
         deliveries=[(d, email or d.created_by) for d, email in rows],
         job=job,

@@ -4,11 +4,7 @@ import hashlib
 import os
 import tempfile
 
-from flask import (
-    current_app,
-    render_template,
-    request,
-)
+from flask import current_app, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -57,7 +53,7 @@ def too_large():
         "on the server with: flask signatures import SLUG FILE.csv",
         limit=f"{limit_mb:g}",
     )
-    return render_template("error.html", title=_("File too large"), message=message), 413
+    return render_template("core/error.html", title=_("File too large"), message=message), 413
 
 
 @bp.before_request
@@ -131,7 +127,7 @@ def recent_runs(petition_id):
 def render_import(petition, form, report=None, error=None, status=200):
     return (
         render_template(
-            "staff/import.html",
+            "imports/staff/import.html",
             petition=petition,
             form=form,
             report=report,

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (
-    Index,
-    Integer,
-    String,
-    Text,
-)
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petition.core.db import UTCDateTime, utcnow

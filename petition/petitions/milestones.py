@@ -39,7 +39,7 @@ def announce(milestone_ids, config):
             mail.enqueue(
                 to,
                 f"Milestone reached: {milestone.label} ({petition.title})",
-                "mail/milestone.txt",
+                "petitions/mail/milestone.txt",
                 petition=petition,
                 milestone=milestone,
                 petition_url=f"{config['PUBLIC_URL']}/petitions/{petition.slug}",

@@ -53,7 +53,7 @@ def commit(petition):
 @auth.staff_required()
 def petitions():
     rows = db.session.execute(select(Petition).order_by(Petition.created_at.desc())).scalars()
-    return render_template("staff/petitions.html", petitions=rows.all())
+    return render_template("petitions/staff/petitions.html", petitions=rows.all())
 
 
 @bp.route("/petitions/new", methods=["GET", "POST"])
@@ -81,7 +81,7 @@ def new_petition():
             flash(_("Petition created as a draft."), "success")
             return redirect(url_for("staff.petition", slug=petition.slug), code=303)
     status = 400 if form.is_submitted() else 200
-    return render_template("staff/petition_form.html", form=form, petition=None), status
+    return render_template("petitions/staff/petition_form.html", form=form, petition=None), status
 
 
 @bp.route("/petitions/<slug>/edit", methods=["GET", "POST"])
@@ -101,7 +101,9 @@ def edit_petition(slug):
             flash(_("Nothing changed."), "info")
         return redirect(url_for("staff.petition", slug=petition.slug), code=303)
     status = 400 if form.is_submitted() else 200
-    return render_template("staff/petition_form.html", form=form, petition=petition), status
+    return render_template(
+        "petitions/staff/petition_form.html", form=form, petition=petition
+    ), status
 
 
 def form_data(petition):
@@ -171,7 +173,7 @@ def petition(slug):
     petition = find(slug)
     figures = reports.dashboard(petition)
     return render_template(
-        "staff/dashboard.html",
+        "petitions/staff/dashboard.html",
         petition=petition,
         figures=figures,
         chart=charts.bar_chart(figures["per_day"]),
@@ -229,7 +231,7 @@ def audit_log():
     ).all()
     staff = db.session.execute(select(Staff.id, Staff.email).order_by(Staff.email)).all()
     return render_template(
-        "staff/audit.html",
+        "petitions/staff/audit.html",
         page=page,
         entries=[(entry, describe(entry.detail)) for entry in page.items],
         petitions=petitions,

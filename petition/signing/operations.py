@@ -257,7 +257,7 @@ def send_already_signed(petition, signature_id, to, locale, config):
             *mail.compose(
                 to,
                 _("You have already signed: %(title)s", title=petition.title),
-                "mail/already_signed.txt",
+                "signing/mail/already_signed.txt",
                 petition=petition,
                 withdraw_url=urls(config, plain)["withdraw"],
                 petition_url=petition_url(config, petition),
@@ -272,7 +272,7 @@ def compose_confirmation(petition, plain, to, locale, config, again=False):
         return mail.compose(
             to,
             _("Please confirm your signature: %(title)s", title=petition.title),
-            "mail/confirm.txt",
+            "signing/mail/confirm.txt",
             petition=petition,
             confirm_url=addresses["confirm"],
             withdraw_url=addresses["withdraw"],
@@ -286,7 +286,7 @@ def compose_thanks(petition, plain, to, locale, config):
         return mail.compose(
             to,
             _("Thank you for signing: %(title)s", title=petition.title),
-            "mail/thanks.txt",
+            "signing/mail/thanks.txt",
             petition=petition,
             withdraw_url=urls(config, plain)["withdraw"],
             petition_url=petition_url(config, petition),

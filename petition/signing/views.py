@@ -2,15 +2,7 @@
 
 from urllib.parse import quote
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -70,7 +62,7 @@ def index():
         .scalars()
         .all()
     )
-    return render_template("index.html", petitions=petitions)
+    return render_template("signing/index.html", petitions=petitions)
 
 
 @bp.get("/petitions/<slug>")
@@ -86,7 +78,7 @@ def petition(slug):
 def render_petition(petition, form, status=200, closed_message=None):
     return (
         render_template(
-            "petition.html",
+            "signing/petition.html",
             petition=petition,
             form=form,
             goal=counting.goal(petition),
@@ -166,7 +158,7 @@ def sign(slug):
 def signed(slug):
     petition = public_petition(slug)
     return render_template(
-        "signed.html",
+        "signing/signed.html",
         petition=petition,
         confirmation=current_app.config["CONFIRMATION_REQUIRED"],
         share=share_links(petition),
@@ -178,8 +170,8 @@ def signed(slug):
 def confirm_page(token):
     found = signing.find_token(token, "confirm")
     if found is None:
-        return render_template("link_invalid.html"), 404
-    return render_template("confirm.html", token=token, signature=found.signature)
+        return render_template("signing/link_invalid.html"), 404
+    return render_template("signing/confirm.html", token=token, signature=found.signature)
 
 
 @bp.post("/confirm/<token>")
@@ -187,11 +179,11 @@ def confirm_page(token):
 def confirm(token):
     outcome, signature = signing.confirm(token, current_app.config)
     if outcome == "invalid":
-        return render_template("link_invalid.html"), 404
+        return render_template("signing/link_invalid.html"), 404
     commit_and_wake()
     petition = signature.petition
     return render_template(
-        "confirmed.html",
+        "signing/confirmed.html",
         outcome=outcome,
         petition=petition,
         share=share_links(petition),
@@ -203,8 +195,8 @@ def confirm(token):
 def withdraw_page(token):
     found = signing.find_token(token, "withdraw")
     if found is None:
-        return render_template("link_invalid.html"), 404
-    return render_template("withdraw.html", token=token, signature=found.signature)
+        return render_template("signing/link_invalid.html"), 404
+    return render_template("signing/withdraw.html", token=token, signature=found.signature)
 
 
 @bp.post("/withdraw/<token>")
@@ -212,9 +204,9 @@ def withdraw_page(token):
 def withdraw(token):
     outcome, signature = signing.withdraw(token)
     if outcome == "invalid":
-        return render_template("link_invalid.html"), 404
+        return render_template("signing/link_invalid.html"), 404
     commit_and_wake()
-    return render_template("withdrawn.html", outcome=outcome, petition=signature.petition)
+    return render_template("signing/withdrawn.html", outcome=outcome, petition=signature.petition)
 
 
 def share_links(petition):

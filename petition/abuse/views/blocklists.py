@@ -62,7 +62,7 @@ def render_blocklists(domain_form=None, network_form=None, status=200):
     petitions, chosen = search_petition()
     config = current_app.config
     return render_template(
-        "staff/blocklists.html",
+        "abuse/staff/blocklists.html",
         domain_form=domain_form or DomainForm(formdata=None),
         network_form=network_form or NetworkForm(formdata=None),
         domains=domains,
@@ -176,7 +176,7 @@ def trending_page(slug):
     config = current_app.config
     found = trending.report(petition, config)
     return render_template(
-        "staff/trending.html",
+        "abuse/staff/trending.html",
         petition=petition,
         report=found,
         window=abuse.describe(config["TREND_WINDOW_SECONDS"]),

@@ -232,7 +232,7 @@ def signatures(slug):
     by_state = signature_search.count_by_state(petition.id, where)
     args = {k: v for k, v in request.args.items() if k not in ("before", "after") and v}
     return render_template(
-        "staff/signatures.html",
+        "abuse/staff/signatures.html",
         petition=petition,
         form=form,
         rows=rows,

@@ -69,7 +69,7 @@ def frame(slug):
     # An unknown slug still gets the widget, which says the petition is not available, so a
     # partner's typo shows a neutral note in their frame rather than a browser error.
     body = render_template(
-        "embed.html",
+        "partners/embed.html",
         slug=slug,
         theme=theme,
         poll=poll if poll and 0 < poll <= 3600 else None,
