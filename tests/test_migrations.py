@@ -38,3 +38,72 @@ def test_migrations_match_the_models_and_run_both_ways(empty_database, tmp_path)
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
         db.engine.dispose()
+
+
+def test_held_signatures_keep_being_held_across_the_upgrade(empty_database, tmp_path):
+    """d4e5f6a7b8c9 turns the old "held: " reason prefix into the held column."""
+    import datetime as dt
+
+    from sqlalchemy import MetaData, Table, select
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": empty_database,
+            "JOBS_IN_PROCESS": False,
+            "SECRET_KEY": "x" * 40,
+        },
+        instance_path=tmp_path,
+    )
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with app.app_context():
+        upgrade(revision="3bed7679f39c")
+        with db.engine.begin() as conn:
+            tables = MetaData()
+            petitions = Table("petitions", tables, autoload_with=conn)
+            signatures = Table("signatures", tables, autoload_with=conn)
+            conn.execute(
+                petitions.insert().values(
+                    id=1,
+                    slug="p",
+                    title="P",
+                    target="T",
+                    text="",
+                    cover_letter="",
+                    endorsers="",
+                    state="open",
+                    offline_count=0,
+                    confirmed_count=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            for n, (state, reason) in enumerate(
+                [
+                    ("fraudulent", "held: hidden honeypot field was filled in"),
+                    ("fraudulent", "fake name, says staff"),
+                    ("invalidated", "held: but staff invalidated it since"),
+                    ("confirmed", None),
+                ]
+            ):
+                conn.execute(
+                    signatures.insert().values(
+                        id=n + 1,
+                        petition_id=1,
+                        name="N",
+                        email=f"{n}@example.org",
+                        canonical_email=f"{n}@example.org",
+                        country="FR",
+                        updates=False,
+                        state=state,
+                        moderation_reason=reason,
+                        created_at=now,
+                        mail_count=0,
+                    )
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            signatures = Table("signatures", MetaData(), autoload_with=conn)
+            held = dict(conn.execute(select(signatures.c.id, signatures.c.held)).all())
+        assert held == {1: True, 2: False, 3: False, 4: False}
+        downgrade(revision="3bed7679f39c")
+        db.engine.dispose()

@@ -173,6 +173,7 @@ def people(add):
             "name": "Held One",
             "state": "fraudulent",
             "moderation_reason": "held: 12 signatures from 203.0.113.9 in 60 s",
+            "held": True,
             "created_at": at("2025-01-01T00:00:00"),
         },
         {
@@ -468,12 +469,14 @@ def test_bulk_release_of_held_signatures(app, client, staff, petition_id, add, o
             "state": "fraudulent",
             "confirmed_at": utcnow(),
             "moderation_reason": "held: disposable domain",
+            "held": True,
         },
         {
             "email": "held-pending@example.com",
             "name": "Held Pending",
             "state": "fraudulent",
             "moderation_reason": "held: honeypot",
+            "held": True,
         },
         {
             "email": "staff-fraud@example.com",

@@ -43,6 +43,7 @@ def add(app):
                         ip=ip,
                         state="fraudulent" if i < held else "pending",
                         moderation_reason="held: test rule" if i < held else None,
+                        held=i < held,
                         created_at=when,
                         mail_count=0,
                     )

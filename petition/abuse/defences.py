@@ -30,15 +30,14 @@ from petition.core.extensions import db
 from petition.petitions.models import Signature
 
 FORM_TIME_SALT = "sign-form-time"
-# Every hold reason starts with this, so held signatures are told apart from staff verdicts.
+# Every hold reason starts with this, for staff reading it; the held column is what tells held
+# signatures apart from staff verdicts.
 HELD = "held: "
 
 
 def is_held(signature):
-    """Held by an abuse check (HELD), as opposed to marked fraudulent by staff."""
-    return signature.state == "fraudulent" and (signature.moderation_reason or "").startswith(
-        "held: "
-    )
+    """Held by an abuse check, as opposed to marked fraudulent by staff."""
+    return signature.held
 
 
 def _serializer(config):

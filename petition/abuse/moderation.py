@@ -76,6 +76,7 @@ def invalidate(signatures, reason, staff, petition_id=None):
             continue
         if signature.state == "confirmed":
             uncounted[(signature.petition_id, signature.country)] += 1
+        signature.held = False
         signature.state = "invalidated"
         signature.moderated_at = now
         signature.moderated_by = getattr(staff, "id", None)
@@ -115,6 +116,7 @@ def restore(signatures, staff, config, petition_id=None):
     for signature in rows:
         if signature.state not in RESTORABLE:
             continue
+        signature.held = False
         # confirmed_at is set only by a confirmation, so it tells where the signature was.
         if signature.confirmed_at is not None:
             signature.state = "confirmed"

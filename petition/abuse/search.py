@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass
 import idna
 from sqlalchemy import func, select
 
-from petition.abuse.defences import HELD
 from petition.core import countries
 from petition.core.emails import GMAIL_DOMAINS, InvalidEmail, check_email
 from petition.core.extensions import db
@@ -148,8 +147,7 @@ class Filters:
         if self.source:
             where.append(Signature.source == self.source)
         if self.state == "held":
-            where.append(Signature.state == "fraudulent")
-            where.append(Signature.moderation_reason.startswith(HELD, autoescape=True))
+            where.append(Signature.held)
         elif self.state:
             where.append(Signature.state == self.state)
         if self.since is not None:

@@ -16,7 +16,7 @@ import logging
 import time
 from urllib.parse import urlencode
 
-from sqlalchemy import String, and_, case, func, select
+from sqlalchemy import String, case, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -78,8 +78,7 @@ def window_start(config, now=None):
 
 
 def _held():
-    held = and_(Signature.state == "fraudulent", Signature.moderation_reason.startswith(abuse.HELD))
-    return func.coalesce(func.sum(case((held, 1), else_=0)), 0)
+    return func.coalesce(func.sum(case((Signature.held, 1), else_=0)), 0)
 
 
 def _top(key, petition_id, since, limit, at_least):

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
     func,
     or_,
     select,
@@ -157,6 +158,8 @@ class Signature(db.Model):
             "state IN ('pending', 'confirmed', 'fraudulent', 'invalidated', 'withdrawn')",
             name="state",
         ),
+        # Held is a kind of fraudulent: one an abuse check set, which staff may release.
+        CheckConstraint("NOT held OR state = 'fraudulent'", name="held_fraudulent"),
         Index("ix_signatures_petition_state_country", "petition_id", "state", "country"),
         # The staff dashboard: confirmations per day, today's, the first one (index-only scans).
         Index("ix_signatures_petition_state_confirmed", "petition_id", "state", "confirmed_at"),
@@ -186,6 +189,9 @@ class Signature(db.Model):
     moderated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     moderated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     moderation_reason: Mapped[str | None] = mapped_column(String(500))
+    # Held by an abuse check (state fraudulent, not counted, the reason says which rule), as
+    # opposed to marked fraudulent by staff; staff release held ones (abuse/moderation.py).
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The per-address mail cap: mails this signature triggered since mail_window_start.
     mail_count: Mapped[int] = mapped_column(Integer, default=0)
     mail_window_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -41,6 +41,7 @@ SIGNATURE_COLUMNS = (
     "ip",
     "state",
     "moderation_reason",
+    "held",
     "created_at",
     "confirmed_at",
     "mail_count",

@@ -91,6 +91,7 @@ def sign(petition, data, config, hold=None):
         "ip": data.ip,
         "state": "pending" if confirm_first else "confirmed",
         "moderation_reason": None,
+        "held": False,
         "created_at": now,
         "confirmed_at": None if confirm_first else now,
         "mail_count": 1,
@@ -100,6 +101,7 @@ def sign(petition, data, config, hold=None):
     if hold:
         inserted["state"] = "fraudulent"
         inserted["moderation_reason"] = hold[:500]
+        inserted["held"] = True
     # The mail a new signature gets, rendered before the write: a repeat throws it away, but
     # nothing slow then happens while the transaction (on SQLite, the write lock) is held.
     plain = new_tokens(("confirm", "withdraw") if confirm_first else ("withdraw",))
@@ -173,6 +175,7 @@ def reactivate(signature, values, confirm_first, config, hold=None):
     fields["source"] = values["source"]
     fields["moderation_reason"] = hold[:500] if hold else values["moderation_reason"]
     fields["state"] = "fraudulent" if hold else values["state"]
+    fields["held"] = bool(hold)
     fields["confirmed_at"] = values["confirmed_at"]
     fields["withdrawn_at"] = None
     changed = db.session.execute(
@@ -369,6 +372,7 @@ def withdraw(plain_token):
     # A held signature withdraws like any other (it was never counted).
     was_confirmed = signature.state == "confirmed"
     now = utcnow()
+    signature.held = False
     signature.state = "withdrawn"
     signature.withdrawn_at = now
     token.used_at = now
