@@ -28,15 +28,6 @@ class StartDeliveryForm(FlaskForm):
     scope = StringField(default="all", validators=[AnyOf(["all", "since_last"])])
 
 
-def find_petition(slug):
-    petition = db.session.execute(
-        select(Petition).where(Petition.slug == slug)
-    ).scalar_one_or_none()
-    if petition is None:
-        abort(404)
-    return petition
-
-
 def active_job(petition_id):
     """The bundle job of this petition that is queued or running, if any."""
     return db.session.execute(
@@ -61,7 +52,7 @@ def last_job(petition_id):
 @bp.get("/petitions/<slug>/deliveries", endpoint="deliveries")
 @auth.staff_required()
 def deliveries(slug):
-    petition = find_petition(slug)
+    petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
     rows = db.session.execute(
         select(Delivery, Staff.email)
         .outerjoin(Staff, Staff.id == Delivery.staff_id)
@@ -88,7 +79,7 @@ def deliveries(slug):
 @bp.post("/petitions/<slug>/deliveries", endpoint="start_delivery")
 @auth.staff_required()
 def start_delivery(slug):
-    petition = find_petition(slug)
+    petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
     form = StartDeliveryForm()
     if not form.validate_on_submit():
         abort(400)

@@ -6,7 +6,7 @@ log itself, and audit(), are the staff feature's; the page needs the petitions t
 
 import json
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, to_user_timezone
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -31,15 +31,6 @@ def staff_link(endpoint, **values):
     if endpoint not in current_app.view_functions:
         return None
     return url_for(endpoint, **values)
-
-
-def find(slug):
-    petition = db.session.execute(
-        select(Petition).where(Petition.slug == slug)
-    ).scalar_one_or_none()
-    if petition is None:
-        abort(404)
-    return petition
 
 
 def commit(petition):
@@ -87,7 +78,7 @@ def new_petition():
 @bp.route("/petitions/<slug>/edit", methods=["GET", "POST"])
 @auth.staff_required()
 def edit_petition(slug):
-    petition = find(slug)
+    petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
     form = PetitionForm(stored_closes_at=petition.closes_at)
     if not form.is_submitted():
         form.process(data=form_data(petition))
@@ -137,7 +128,7 @@ def audit_changes(changes):
 
 def transition(slug, action):
     """Open or close by the model's state rules; a refused move changes nothing."""
-    petition = find(slug)
+    petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
     try:
         getattr(petition, action)()
     except StateError:
@@ -170,7 +161,7 @@ def close_petition(slug):
 @bp.get("/petitions/<slug>")
 @auth.staff_required()
 def petition(slug):
-    petition = find(slug)
+    petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
     figures = reports.dashboard(petition)
     return render_template(
         "petitions/staff/dashboard.html",

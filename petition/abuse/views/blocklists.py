@@ -13,7 +13,6 @@ from petition.abuse import blocklists, trending
 from petition.abuse import defences as abuse
 from petition.core.extensions import db
 from petition.petitions.models import Petition
-from petition.petitions.views import find
 from petition.staff import auth
 from petition.staff.views import bp
 
@@ -172,7 +171,7 @@ def blocklist_remove_network(entry_id):
 @bp.get("/petitions/<slug>/trending")
 @auth.staff_required()
 def trending_page(slug):
-    petition = find(slug)
+    petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
     config = current_app.config
     found = trending.report(petition, config)
     return render_template(

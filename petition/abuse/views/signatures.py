@@ -45,15 +45,6 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
-def find_petition(slug):
-    petition = db.session.execute(
-        select(Petition).where(Petition.slug == slug)
-    ).scalar_one_or_none()
-    if petition is None:
-        abort(404)
-    return petition
-
-
 def refresh_public_count(petition_slug):
     """After a change to the count: mail leaves, and the cached snapshot goes at once."""
     snapshots.count_changed(current_app, petition_slug)
@@ -221,7 +212,7 @@ def int_arg(name):
 @bp.get("/petitions/<slug>/signatures")
 @auth.staff_required()
 def signatures(slug):
-    petition = find_petition(slug)
+    petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
     form = search_form(request.args)
     filters = form.filters()
     where = filters.conditions()
@@ -316,7 +307,7 @@ class BulkForm(FlaskForm):
 @bp.post("/petitions/<slug>/signatures/bulk")
 @auth.staff_required()
 def bulk_moderate(slug):
-    petition = find_petition(slug)
+    petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
     search = search_form(request.form)
     filters = search.filters()
     back = url_for(
@@ -387,7 +378,7 @@ def back_to_list(slug):
 @bp.post("/petitions/<slug>/signatures/<int:signature_id>/invalidate")
 @auth.staff_required()
 def invalidate_signature(slug, signature_id):
-    petition = find_petition(slug)
+    petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
     form = ModerateForm()
     if not form.validate():
         flash(_("To invalidate a signature, give a reason."), "error")
@@ -407,7 +398,7 @@ def invalidate_signature(slug, signature_id):
 @bp.post("/petitions/<slug>/signatures/<int:signature_id>/restore")
 @auth.staff_required()
 def restore_signature(slug, signature_id):
-    petition = find_petition(slug)
+    petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
     row = db.session.get(Signature, signature_id)
     held = row is not None and abuse.is_held(row)
     changed = moderation.restore(
@@ -431,7 +422,7 @@ def restore_signature(slug, signature_id):
 @bp.get("/petitions/<slug>/signatures.csv")
 @auth.staff_required()
 def export_signatures(slug):
-    petition = find_petition(slug)
+    petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
     where = search_conditions(search_form(request.args))
     filters = {k: v for k, v in request.args.items() if v}
     auth.audit("signatures.export", petition_id=petition.id, filters=filters)
