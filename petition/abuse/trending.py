@@ -25,6 +25,7 @@ from petition.abuse.models import TrendAlert
 from petition.core import db as dbutil
 from petition.core.db import utcnow
 from petition.core.extensions import db
+from petition.core.urls import public_url
 from petition.jobs import runner as jobs
 from petition.mail import outbox as mail
 from petition.petitions.models import Petition, Signature
@@ -216,7 +217,7 @@ def check(config, now=None):
 
 
 def staff_urls(petition, config):
-    base = f"{config['PUBLIC_URL']}/staff/petitions/{petition.slug}"
+    base = public_url(config, "staff", "petitions", petition.slug)
     return f"{base}/trending", f"{base}/signatures"
 
 

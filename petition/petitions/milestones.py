@@ -4,6 +4,7 @@ from sqlalchemy import select, update
 
 from petition.core.db import utcnow
 from petition.core.extensions import db
+from petition.core.urls import petition_url
 from petition.mail import outbox as mail
 from petition.petitions.models import Milestone, Petition
 
@@ -42,6 +43,6 @@ def announce(milestone_ids, config):
                 "petitions/mail/milestone.txt",
                 petition=petition,
                 milestone=milestone,
-                petition_url=f"{config['PUBLIC_URL']}/petitions/{petition.slug}",
+                petition_url=petition_url(config, petition),
             )
     return claimed

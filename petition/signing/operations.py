@@ -17,7 +17,7 @@ from petition.abuse import defences as abuse
 from petition.core.db import utcnow
 from petition.core.emails import Email
 from petition.core.extensions import db
-from petition.core.urls import petition_url
+from petition.core.urls import petition_url, public_url
 from petition.mail import outbox as mail
 from petition.mail import pending_push
 from petition.petitions import counting
@@ -234,8 +234,7 @@ def links(config, signature_id, purposes):
 
 def urls(config, plain):
     """The mail links of plain tokens: {purpose: URL}."""
-    base = config["PUBLIC_URL"]
-    return {p: f"{base}/{p}/{value}" for p, value in plain.items()}
+    return {p: public_url(config, p, value) for p, value in plain.items()}
 
 
 # Plain rows rather than Token objects: nothing reads them back in the request, and the ORM's

@@ -11,6 +11,7 @@ from petition.abuse import defences as abuse
 from petition.core import db_setup
 from petition.core.extensions import db, limiter
 from petition.core.forms import clean_source
+from petition.core.urls import petition_url, public_url
 from petition.jobs import runner as jobs
 from petition.petitions import cards as petition_cards
 from petition.petitions import counting
@@ -93,21 +94,21 @@ def render_petition(petition, form, status=200, closed_message=None):
 
 def embed_snippets(petition):
     """Copy-paste code for partner sites: the script, the iframe and the badge."""
-    base = current_app.config["PUBLIC_URL"]
-    page = signing.petition_url(current_app.config, petition)
-    badge = f"{base}/petitions/{petition.slug}/badge.svg"
+    config = current_app.config
+    page = petition_url(config, petition)
+    badge = public_url(config, "petitions", petition.slug, "badge.svg")
     title = petition.title.replace('"', "&quot;").replace("<", "&lt;")
     return [
         (
             "script",
             _('Widget (updates itself; add data-theme="dark" for the dark look)'),
             f'<div data-petition="{petition.slug}"></div>\n'
-            f'<script src="{base}/embed/widget.js" async></script>',
+            f'<script src="{public_url(config, "embed", "widget.js")}" async></script>',
         ),
         (
             "iframe",
             _("Frame, where scripts are not allowed"),
-            f'<iframe src="{base}/embed/{petition.slug}" title="{title}" '
+            f'<iframe src="{public_url(config, "embed", petition.slug)}" title="{title}" '
             f'width="100%" height="230" style="border:0"></iframe>',
         ),
         (
@@ -211,7 +212,7 @@ def withdraw(token):
 
 def share_links(petition):
     """Links that open each network's own share dialog with the petition and its hashtag."""
-    url = signing.petition_url(current_app.config, petition)
+    url = petition_url(current_app.config, petition)
     hashtag = (petition.hashtag or "").lstrip("#")
     text = petition.title + (f" #{hashtag}" if hashtag else "")
     u, t = quote(url, safe=""), quote(text, safe="")
