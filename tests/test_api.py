@@ -320,3 +320,27 @@ def test_petition_page_offers_the_embed_snippets(client, make_petition):
         "(http://petition.test/petitions/speak-out)"
     ) in html
     assert "<now>" not in html
+
+
+def test_the_iframe_snippet_escapes_the_whole_title(app, make_petition):
+    """The snippet is HTML a partner pastes: its title attribute must read back as the title."""
+    from html.parser import HTMLParser
+
+    from petition.core.extensions import db
+    from petition.petitions.models import Petition
+    from petition.signing.views import embed_snippets
+
+    title = 'Fish &amp; chips > "all" <now>'
+    make_petition(title=title)
+    with app.test_request_context("/"):
+        petition = db.session.execute(db.select(Petition)).scalar_one()
+        [iframe] = [code for kind, _label, code in embed_snippets(petition) if kind == "iframe"]
+
+    class Frame(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "iframe":
+                self.attrs = dict(attrs)
+
+    parser = Frame()
+    parser.feed(iframe)
+    assert parser.attrs["title"] == title

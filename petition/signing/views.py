@@ -5,6 +5,7 @@ from urllib.parse import quote
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import escape
 from sqlalchemy import select
 
 from petition.abuse import defences as abuse
@@ -97,7 +98,7 @@ def embed_snippets(petition):
     config = current_app.config
     page = petition_url(config, petition)
     badge = public_url(config, "petitions", petition.slug, "badge.svg")
-    title = petition.title.replace('"', "&quot;").replace("<", "&lt;")
+    title = escape(petition.title)
     return [
         (
             "script",
