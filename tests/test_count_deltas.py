@@ -23,7 +23,7 @@ def pending_with_tokens(app, make_signature, pid, n, country="FR", prefix="p"):
         for i in range(n)
     ]
     with app.app_context():
-        tokens = [signing.new_token(sid, "confirm") for sid in ids]
+        tokens = [signing.links(app.config, sid, ("confirm",))["confirm"] for sid in ids]
         db.session.commit()
     return tokens
 
@@ -108,12 +108,13 @@ def test_a_confirmation_never_waits_for_another_one_in_flight(app, make_petition
     first, second = pending_with_tokens(app, make_signature, pid, 2)
     make_signature(pid, email="leaving@example.org")
     with app.app_context():
-        leaving = signing.new_token(
+        leaving = signing.links(
+            app.config,
             db.session.execute(
                 select(Signature.id).where(Signature.email == "leaving@example.org")
             ).scalar_one(),
-            "withdraw",
-        )
+            ("withdraw",),
+        )["withdraw"]
         db.session.commit()
     # Two app contexts are two sessions: two connections, two transactions.
     with app.app_context():
@@ -294,7 +295,7 @@ def test_withdraw_invalidate_restore_and_recount_settle_exact(
                 select(Signature.email, Signature.id).where(Signature.petition_id == pid)
             ).all()
         )
-        withdraw = signing.new_token(ids["fr0@example.org"], "withdraw")
+        withdraw = signing.links(app.config, ids["fr0@example.org"], ("withdraw",))["withdraw"]
         db.session.commit()
     fold()
     with app.app_context():

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from petition.core.db import UTCDateTime, utcnow
+from petition.core.db import UTCDateTime, one_of, utcnow
 from petition.core.extensions import db
 
 BLOCKLIST_KINDS = ("block", "allow")
@@ -17,7 +17,7 @@ class BlockedDomain(db.Model):
     """An email domain staff blocked (subdomains too), or allowed despite the disposable list."""
 
     __tablename__ = "blocked_domains"
-    __table_args__ = (CheckConstraint("kind IN ('block', 'allow')", name="kind"),)
+    __table_args__ = (CheckConstraint(one_of("kind", BLOCKLIST_KINDS), name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # IDNA (ASCII), lower-case, as in Signature.canonical_email; unique across both kinds, so a
@@ -56,7 +56,7 @@ class TrendAlert(db.Model):
     __tablename__ = "trend_alerts"
     __table_args__ = (
         UniqueConstraint("petition_id", "kind", "value", "day"),
-        CheckConstraint("kind IN ('address', 'domain')", name="kind"),
+        CheckConstraint(one_of("kind", TREND_KINDS), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

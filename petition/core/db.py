@@ -42,6 +42,12 @@ class StateError(ValueError):
     """A state transition that the rules do not allow."""
 
 
+def one_of(column, values):
+    """SQL for a check constraint: `column` holds one of `values` (the tuple the code uses)."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
 def insert(model):
     """An INSERT with ON CONFLICT support for the session's database."""
     dialect = db.session.get_bind().dialect.name

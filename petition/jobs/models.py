@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from petition.core.db import UTCDateTime, utcnow
+from petition.core.db import UTCDateTime, one_of, utcnow
 from petition.core.extensions import db
 
 JOB_STATES = ("queued", "running", "done", "failed")
@@ -18,7 +18,7 @@ class Job(db.Model):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),
+        CheckConstraint(one_of("state", JOB_STATES), name="state"),
         Index("ix_jobs_state_created", "state", "created_at"),
     )
 

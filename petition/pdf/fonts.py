@@ -290,9 +290,6 @@ class TextEngine:
             self._loaded[path] = font
         return self._loaded[path]
 
-    def loaded_fonts(self):
-        return [font for font in self._loaded.values() if font is not None]
-
     def _chain(self, bold, hint):
         head = [(PRIMARY_BOLD, False)] if bold else []
         cjk = [(CJK[key], False) for key in CJK_ORDER.get(hint, CJK_ORDER["zh"])]

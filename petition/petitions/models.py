@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from petition.core.db import StateError, UTCDateTime, utcnow
+from petition.core.db import StateError, UTCDateTime, one_of, utcnow
 from petition.core.extensions import db
 
 
@@ -37,7 +37,7 @@ SIGNATURE_STATES = ("pending", "confirmed", "fraudulent", "invalidated", "withdr
 class Petition(db.Model):
     __tablename__ = "petitions"
     __table_args__ = (
-        CheckConstraint("state IN ('draft', 'open', 'closed')", name="state"),
+        CheckConstraint(one_of("state", PETITION_STATES), name="state"),
         CheckConstraint("offline_count >= 0", name="offline_count"),
         CheckConstraint("confirmed_count >= 0", name="confirmed_count"),
     )
@@ -154,10 +154,7 @@ class Signature(db.Model):
     __table_args__ = (
         # The real guard of one signature per person per petition; the form cannot race.
         UniqueConstraint("petition_id", "canonical_email"),
-        CheckConstraint(
-            "state IN ('pending', 'confirmed', 'fraudulent', 'invalidated', 'withdrawn')",
-            name="state",
-        ),
+        CheckConstraint(one_of("state", SIGNATURE_STATES), name="state"),
         # Held is a kind of fraudulent: one an abuse check set, which staff may release.
         CheckConstraint("NOT held OR state = 'fraudulent'", name="held_fraudulent"),
         Index("ix_signatures_petition_state_country", "petition_id", "state", "country"),

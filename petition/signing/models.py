@@ -7,16 +7,18 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from petition.core.db import UTCDateTime, utcnow
+from petition.core.db import UTCDateTime, one_of, utcnow
 from petition.core.extensions import db
 from petition.petitions.models import Signature
+
+TOKEN_PURPOSES = ("confirm", "withdraw")
 
 
 class Token(db.Model):
     """A single-purpose link secret; only its SHA-256 is stored."""
 
     __tablename__ = "tokens"
-    __table_args__ = (CheckConstraint("purpose IN ('confirm', 'withdraw')", name="purpose"),)
+    __table_args__ = (CheckConstraint(one_of("purpose", TOKEN_PURPOSES), name="purpose"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     signature_id: Mapped[int] = mapped_column(

@@ -30,13 +30,6 @@ class PetitionClosed(Exception):
     """The petition does not take signatures now."""
 
 
-def new_token(signature_id, purpose):
-    """Create a link token; only its hash is stored, the plain value goes in the mail."""
-    plain = secrets.token_urlsafe(32)
-    db.session.add(Token(signature_id=signature_id, purpose=purpose, token_hash=digest(plain)))
-    return plain
-
-
 def digest(plain):
     return hashlib.sha256(plain.encode("utf-8")).hexdigest()
 
@@ -116,7 +109,7 @@ def sign(petition, data, config, hold=None):
     if written is not None:
         pending_push.note(db.session, "mail", written[1])
         if not confirm_first and not hold:
-            count_in(petition.id, data.country, config)
+            counting.add_confirmed(petition.id, data.country, +1)
         return "held" if hold else "new"
 
     # Nothing inserted: signed already, or the petition closed since the caller looked.
@@ -157,14 +150,6 @@ def petition_open_now(petition_id, now):
     )
 
 
-def count_in(petition_id, country, config):
-    """Add one confirmed signature to the count; the fold stamps and announces milestones.
-
-    One journal insert: a confirmation never waits on another one's lock (petition/counting.py).
-    """
-    counting.add_confirmed(petition_id, country, +1)
-
-
 def reactivate(signature, values, confirm_first, config, hold=None):
     """Someone who withdrew signs again: the row starts over with the new details.
 
@@ -186,7 +171,7 @@ def reactivate(signature, values, confirm_first, config, hold=None):
     if not changed:
         return False
     if not confirm_first and not hold:
-        count_in(signature.petition_id, values["country"], config)
+        counting.add_confirmed(signature.petition_id, values["country"], +1)
     db.session.refresh(signature)
     return True
 
@@ -320,7 +305,7 @@ def confirm(plain_token, config):
         db.session.refresh(signature)
         return ("already" if signature.state == "confirmed" else signature.state), signature
     token.used_at = now
-    count_in(signature.petition_id, signature.country, config)
+    counting.add_confirmed(signature.petition_id, signature.country, +1)
     db.session.refresh(signature)
     return "confirmed", signature
 

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from petition.core.db import UTCDateTime, utcnow
+from petition.core.db import UTCDateTime, one_of, utcnow
 from petition.core.extensions import db
 
 STAFF_ROLES = ("admin", "campaigner")
 
 
-class Staff(db.Model):
+class Staff(UserMixin, db.Model):
     """A staff account. admin: everything, including accounts; campaigner: petitions."""
 
     __tablename__ = "staff"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'campaigner')", name="role"),)
+    __table_args__ = (CheckConstraint(one_of("role", STAFF_ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased, so the unique index also catches case variants.
@@ -31,18 +32,10 @@ class Staff(db.Model):
     # password change or a deactivation ends sessions that the cookie alone would keep alive.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    # Flask-Login's user interface.
-    @property
-    def is_authenticated(self):
-        return True
-
+    # Flask-Login's user interface is UserMixin's, but for these two.
     @property
     def is_active(self):
         return self.active
-
-    @property
-    def is_anonymous(self):
-        return False
 
     def get_id(self):
         # Flask-Login's "alternative token": the session holds this, and load_staff accepts it
