@@ -12,7 +12,7 @@ from petition.abuse import moderation
 from petition.core.config import DEFAULTS
 from petition.core.extensions import db
 from petition.petitions.models import Signature
-from tests.conftest import csrf_token, link
+from tests.helpers import csrf_token, link
 
 ADDRESS = "10.1.2.3"
 # The production thresholds; conftest turns the per-address ones off for other tests.

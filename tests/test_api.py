@@ -11,7 +11,7 @@ from petition.core.extensions import db
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition
 from tests import services
-from tests.conftest import csrf_token, link
+from tests.helpers import csrf_token, link
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -108,7 +108,7 @@ def test_the_count_cache_is_shared_through_redis(database_url, tmp_path):
     import redis
 
     from petition import create_app
-    from tests.conftest import test_config
+    from tests.helpers import test_config
 
     redis.Redis.from_url(services.REDIS_URL).flushdb()
     config = test_config(
@@ -149,7 +149,7 @@ def test_the_count_cache_is_shared_through_redis(database_url, tmp_path):
 
 def test_without_redis_the_api_still_answers_from_the_database(database_url, tmp_path):
     from petition import create_app
-    from tests.conftest import test_config
+    from tests.helpers import test_config
 
     # A closed port: Redis is down. The count must come from the database, not a 500.
     config = test_config(database_url, tmp_path, CACHE_TYPE=None, REDIS_URL="redis://127.0.0.1:9/0")

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from petition.core.extensions import db
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Signature
-from tests.conftest import csrf_token
+from tests.helpers import csrf_token
 
 GOOD = {
     "name": "Ana Souza",

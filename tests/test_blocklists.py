@@ -12,7 +12,7 @@ from petition.abuse.models import BlockedDomain, BlockedNetwork
 from petition.core.extensions import db
 from petition.petitions.models import Signature
 from petition.staff.models import AuditLog
-from tests.conftest import ADMIN, CAMPAIGNER, staff_post
+from tests.helpers import ADMIN, CAMPAIGNER, staff_post
 from tests.test_staff_auth import login
 
 PAGE = "/staff/blocklists"

@@ -18,7 +18,7 @@ from petition.jobs.models import Job
 from petition.pdf import fonts
 from petition.petitions.models import Petition, Signature
 from petition.staff.models import AuditLog
-from tests.conftest import csrf_token
+from tests.helpers import csrf_token
 from tests.services import require_tool
 
 PASSWORD = "correct horse battery staple"

@@ -11,7 +11,7 @@ from petition.core.extensions import db
 from petition.partners.fastcount import FastCount
 from petition.petitions.models import Petition
 from tests import services
-from tests.conftest import csrf_token, link
+from tests.helpers import csrf_token, link
 from tests.live import free_port
 
 COUNT = "/api/petitions/speak-out/count"

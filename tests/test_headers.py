@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import csrf_token, link
+from tests.helpers import csrf_token, link
 
 PASSWORD = "correct horse battery staple"
 

@@ -1,6 +1,6 @@
 import re
 
-from tests.conftest import csrf_token, link
+from tests.helpers import csrf_token, link
 
 SPANISH = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
 

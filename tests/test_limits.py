@@ -7,7 +7,7 @@ import pytest
 
 from petition.core.extensions import db
 from tests import services
-from tests.conftest import csrf_token, link
+from tests.helpers import csrf_token, link
 from tests.live import free_port
 
 SPANISH = {"Accept-Language": "es-ES,es;q=0.9"}

@@ -23,7 +23,7 @@ from petition.core.extensions import db
 from petition.mail import outbox as mail
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Signature
-from tests.conftest import link
+from tests.helpers import link
 
 PUBLIC_URL = "http://petition.test"
 SENDER = "Équipe Pétition <team@petition.test>"

@@ -19,7 +19,7 @@ from petition.petitions import counting
 from petition.petitions.models import Milestone, Petition, Signature
 from petition.staff import auth
 from petition.staff.models import AuditLog
-from tests.conftest import csrf_token
+from tests.helpers import csrf_token
 from tests.test_staff_auth import PASSWORD, login
 
 SLUG = "speak-out"

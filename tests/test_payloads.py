@@ -27,7 +27,7 @@ from petition.mail import outbox as mail
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition, Signature
 from petition.staff import auth
-from tests.conftest import csrf_token, link
+from tests.helpers import csrf_token, link
 from tests.services import require_tool
 from tests.test_delivery import normal
 from tests.test_staff_auth import PASSWORD, login

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from petition.core.db import MAX_ID
 from petition.core.extensions import db
 from petition.staff import auth
-from tests.conftest import csrf_token
+from tests.helpers import csrf_token
 from tests.test_staff_auth import PASSWORD, login
 
 SLUG = "speak-out"

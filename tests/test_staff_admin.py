@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from petition.core.extensions import db
 from petition.staff.models import AuditLog, Staff
-from tests.conftest import ADMIN, CAMPAIGNER, staff_post
+from tests.helpers import ADMIN, CAMPAIGNER, staff_post
 from tests.test_staff_auth import PASSWORD, login
 
 

@@ -3,9 +3,9 @@ from sqlalchemy import select
 
 from petition.core.extensions import db
 from petition.staff.models import AuditLog, Staff
-from tests.conftest import STAFF_PASSWORD as PASSWORD
-from tests.conftest import csrf_token
-from tests.conftest import staff_login as login
+from tests.helpers import STAFF_PASSWORD as PASSWORD
+from tests.helpers import csrf_token
+from tests.helpers import staff_login as login
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash
 
 from petition.core.extensions import db
 from petition.staff.models import AuditLog, Staff
-from tests.conftest import ADMIN, CAMPAIGNER, csrf_token, staff_post
+from tests.helpers import ADMIN, CAMPAIGNER, csrf_token, staff_post
 from tests.test_staff_auth import PASSWORD, login
 
 NEW_PASSWORD = "a brand new passphrase"

@@ -18,7 +18,7 @@ from petition.mail.models import OutboxMessage
 from petition.petitions import counting, exports
 from petition.petitions.models import Milestone, Petition, Signature
 from petition.staff.models import AuditLog
-from tests.conftest import csrf_token
+from tests.helpers import csrf_token
 
 SLUG = "speak-out"
 LIST = f"/staff/petitions/{SLUG}/signatures"
