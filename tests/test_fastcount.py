@@ -1,4 +1,4 @@
-"""The count endpoint's WSGI fast path (petition/fastcount.py) answers exactly as Flask does."""
+"""The count endpoint's WSGI fast path (partners/fastcount.py) answers exactly as Flask does."""
 
 import time
 import uuid

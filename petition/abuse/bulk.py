@@ -1,6 +1,6 @@
 """Bulk moderation as a background job: kind "moderation_bulk".
 
-Staff pick signatures with the search filters (petition/signature_search.py) and invalidate or
+Staff pick signatures with the search filters (petition/abuse/search.py) and invalidate or
 restore all of them. The job walks the matching rows in id order, BATCH at a time, each batch
 one transaction through moderation.invalidate/restore, so counts, country counts, milestones
 and the audit log follow exactly as for one signature.

@@ -2,7 +2,7 @@
 
 A signature that trips one is held, not refused: signing.sign stores it as 'fraudulent' with the
 reason, counts nothing, and the person sees and gets exactly what any signer does, so a bot
-learns nothing from the response. Staff can restore held signatures (petition/moderation.py).
+learns nothing from the response. Staff can restore held signatures (petition/abuse/moderation.py).
 
 The per-address limits are counted from the signature rows themselves, as the UK Parliament
 petitions site does, so they hold across every app process and machine: two COUNTs on the
@@ -14,7 +14,7 @@ a flood out of the count, not to be exact, and serialising every sign per addres
 lock) would cost more than the few extra signatures, which staff can still review.
 
 Blocked domains and ranges are the operator's config lists plus the ones staff edit at
-/staff/blocklists (petition/blocklists.py), read from a per-process snapshot, not per sign.
+/staff/blocklists (petition/abuse/blocklists.py), read from a per-process snapshot, not per sign.
 """
 
 import datetime as dt

@@ -2,7 +2,7 @@
 
 Plain functions: they take the signatures, the reason and the staff member, change the rows,
 journal the count change and write the audit log in the caller's transaction, and do not
-commit. The count fold (petition/counting.py) then stamps or clears milestones.
+commit. The count fold (petition/petitions/counting.py) then stamps or clears milestones.
 """
 
 from collections import Counter

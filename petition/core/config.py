@@ -59,7 +59,7 @@ DEFAULTS = {
     "COUNT_CACHE_SECONDS": 1,
     "API_MAX_AGE": 2,
     "API_STALE_SECONDS": 2,
-    # How often the count fold (petition/counting.py) moves the count journal into the
+    # How often the count fold (petitions/counting.py) moves the count journal into the
     # petition totals and stamps milestones. Counts read exact either way; this bounds how late
     # a milestone is stamped and mailed, and how long the journal grows between folds.
     "COUNT_FOLD_SECONDS": 1,
@@ -69,7 +69,7 @@ DEFAULTS = {
     # Who hears when a milestone is reached: a list, or one string of comma-separated addresses.
     "MILESTONE_MAIL_TO": [],
     "ABUSE_CHECKS": True,
-    # Signing defences (petition/abuse.py), all off with ABUSE_CHECKS. A signature that trips
+    # Signing defences (abuse/defences.py), all off with ABUSE_CHECKS. A signature that trips
     # one is held: stored as 'fraudulent' with the rule in moderation_reason and not counted,
     # while the person sees and gets exactly what a normal signer does; staff can restore it.
     # Per client address per petition, counted from the signature rows (so across all app
@@ -126,7 +126,7 @@ DEFAULTS = {
     # minute), and every answer comes from the count snapshot, not the database. The badge and
     # widget.js have no limit: mail image proxies fetch the badge for thousands of readers from
     # a few addresses, and the script is a static file that browsers cache. Nor has the count
-    # (/api/petitions/SLUG/count): one cache read, cheaper than checking a limit (views/api.py).
+    # (/api/petitions/SLUG/count): one cache read, cheaper than checking a limit.
     "API_LIMIT": "1200 per minute",
     # Where Flask-Limiter counts: REDIS_URL when set (shared by every app process), else memory.
     "RATELIMIT_STORAGE_URI": None,

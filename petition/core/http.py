@@ -41,7 +41,7 @@ class SessionInterface(SecureCookieSessionInterface):
 def security_header_items(hsts):
     """The security headers of every response, in order; hsts: HSTS is on and this is HTTPS.
 
-    One list for both the after_request hook below and the count's fast path (fastcount.py).
+    One list for both the after_request hook below and the count's fast path (partners/).
     """
     items = [
         ("X-Content-Type-Options", "nosniff"),
@@ -196,7 +196,7 @@ def public_cache(response):
 
 
 def cache_control(config):
-    """The Cache-Control of public GET answers (also sent by petition/fastcount.py)."""
+    """The Cache-Control of public GET answers (also sent by petition/partners/fastcount.py)."""
     return (
         f"public, max-age={config['API_MAX_AGE']}, "
         f"stale-while-revalidate={config['API_STALE_SECONDS']}"

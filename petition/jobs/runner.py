@@ -251,7 +251,7 @@ def init_app(app):
 def wake(app):
     """Tell the in-process runner that work is waiting (a no-op under `flask worker`).
 
-    Under RQ the push happens on its own after every commit (petition/queue.py).
+    Under RQ the push happens on its own after every commit (petition/jobs/rq.py).
     """
     runner = app.extensions.get("jobs")
     if runner is not None:

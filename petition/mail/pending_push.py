@@ -1,4 +1,4 @@
-"""Rows a transaction added that the RQ workers must hear of once it commits (petition/queue.py).
+"""Rows a transaction added that the RQ workers must hear of once it commits (petition/jobs/rq.py).
 
 Rows added through the ORM are found by queue's flush listener; rows inserted by a plain
 statement (the outbox on the sign path) are noted here by whoever inserts them. Only while RQ is

@@ -2,7 +2,7 @@
 
 Signing at a peak would otherwise read the petition row on every request only to learn its id
 and title. Nothing here decides whether a signature is taken: the insert itself checks that the
-petition is open at that moment (petition/sign_insert.py), so a card seconds old never lets a
+petition is open at that moment (petition/signing/insert.py), so a card seconds old never lets a
 signature into a closed petition. What a stale card can do is put a title edited a moment ago on
 another app server into a mail, for at most CARD_SECONDS; an edit on this process drops the card
 at once (snapshots.forget).

@@ -54,7 +54,7 @@ class Petition(db.Model):
     state: Mapped[str] = mapped_column(String(10), default="draft")
     closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     offline_count: Mapped[int] = mapped_column(Integer, default=0)
-    # The confirmed signatures folded in from the count_deltas journal (petition/counting.py);
+    # The confirmed signatures folded in from the count_deltas journal (petitions/counting.py);
     # unfolded_count, loaded with the petition, holds the rest. Reading the total is one row and
     # a few journal entries, never a COUNT(*); `flask signatures recount` rebuilds it.
     confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -162,7 +162,7 @@ class Signature(db.Model):
         Index("ix_signatures_petition_state_confirmed", "petition_id", "state", "confirmed_at"),
         # The staff list: newest first with keyset paging, and date ranges.
         Index("ix_signatures_petition_created", "petition_id", "created_at", "id"),
-        # The per-address signing limits (petition/abuse.py): COUNTs bounded by a time window.
+        # The per-address signing limits (abuse/defences.py): COUNTs bounded by a time window.
         Index("ix_signatures_petition_ip_created", "petition_id", "ip", "created_at"),
     )
 
@@ -197,7 +197,7 @@ class Signature(db.Model):
 
 
 class CountDelta(db.Model):
-    """One change to a petition's confirmed count, waiting for the fold (petition/counting.py).
+    """One change to a petition's confirmed count, waiting for the fold (petitions/counting.py).
 
     Confirmations, withdrawals and moderation append here instead of updating the petition
     row, so they never wait for each other; the fold moves the rows into the counts.

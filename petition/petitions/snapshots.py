@@ -109,7 +109,7 @@ def get(slug):
 
 
 def count_key(slug):
-    """The cache key of the count endpoint's answer (also read by petition/fastcount.py)."""
+    """The cache key of the count endpoint's answer (also read by partners/fastcount.py)."""
     return f"count:{slug}"
 
 

@@ -1,6 +1,6 @@
 """Privacy operations: erase IPs, anonymise delivered petitions, erase one person's data.
 
-Plain functions; `flask privacy ...` (cli.py) calls them. Each commits once per batch or per
+Plain functions; `flask privacy ...` (privacy/cli.py) calls them. Each commits once per batch or per
 petition and is safe to run again: rows already done are skipped, not redone.
 """
 

@@ -62,7 +62,7 @@ class SignForm(FlaskForm):
     )
     updates = BooleanField(_l("Keep me updated about this campaign"), validators=[checkbox])
     source = HiddenField(filters=[lambda v: clean_source(v)])
-    # Bot traps (petition/abuse.py): never errors, a tripped one holds the signature instead.
+    # Bot traps (abuse/defences.py): never errors, a tripped one holds the signature instead.
     # The honeypot is hidden from people by CSS and from assistive tech; bots fill it in.
     website = StringField(_l("Leave this field empty"))
     # When the form was shown, signed with SECRET_KEY.

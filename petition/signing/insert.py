@@ -4,7 +4,7 @@ A new signature is most of what a peak is made of, so its write is built for it:
 
 - The petition must be open when the row is inserted, checked by the INSERT itself
   (INSERT ... SELECT ... FROM petitions WHERE open), so the caller may know the petition from a
-  cache (petition_cards) and a close committed a moment ago still refuses the signature.
+  cache (petitions/cards.py) and a close committed a moment ago still refuses the signature.
 - ON CONFLICT DO NOTHING: a repeat inserts nothing and waits for nothing it does not have to; a
   racing duplicate waits for the first insert to commit, then inserts nothing, with no aborted
   transaction.
@@ -58,7 +58,7 @@ def typed(statement):
 def signature_select():
     columns = ", ".join(SIGNATURE_COLUMNS)
     # The petition's own id rather than the parameter: the row exists, and is open, right now
-    # (the WHERE is models.Petition.open_at, written out for this text statement).
+    # (the WHERE is Petition.open_at, written out for this text statement).
     values = ", ".join("p.id" if c == "petition_id" else f":{c}" for c in SIGNATURE_COLUMNS)
     # Built from the constant column names above only; every value is a bound parameter.
     return (

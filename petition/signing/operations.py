@@ -59,7 +59,7 @@ class SignData:
 def sign(petition, data, config, hold=None):
     """Record a signature or handle a repeat; queue the mail that tells the person.
 
-    `petition` is a Petition or a petition_cards.Card (id, slug, title): whether it is open is
+    `petition` is a Petition or a petitions.cards.Card (id, slug, title): whether it is open is
     checked again by the insert. `hold` is a reason from abuse.hold_reason: a new signature is
     then stored as 'fraudulent' with that reason and not counted, yet gets the same mail and
     page as any other, so a bot cannot tell. Returns "new", "held" or "duplicate" for logs and

@@ -44,7 +44,7 @@ def commit_and_wake():
 
 
 # One budget per client address for the confirm and withdraw pages, GET and POST together
-# (CONFIRM_LIMIT). Signing has no request limit: its defences hold signatures (abuse.py).
+# (CONFIRM_LIMIT). Signing has no request limit: its defences hold signatures (abuse/defences.py).
 link_limit = limiter.shared_limit(lambda: current_app.config["CONFIRM_LIMIT"], scope="links")
 
 
@@ -124,7 +124,7 @@ def embed_snippets(petition):
 def sign(slug):
     db_setup.read_before_writing()
     # The petition's id and title from a per-process card: whether it is open is checked again
-    # by the insert itself (petition/sign_insert.py).
+    # by the insert itself (petition/signing/insert.py).
     card = petition_cards.get(slug)
     if card is None:
         abort(404)

@@ -13,7 +13,7 @@ def limit_exempt():
     # The count is exempt from API_LIMIT: its answer is one cache read (unknown slugs are
     # cached too), cheaper than checking a limit, which costs a storage round trip (Redis in
     # production). Like the badge, it is what many readers behind one address poll, and
-    # petition/fastcount.py serves it below Flask, where no limit is checked either.
+    # petition/partners/fastcount.py serves it below Flask, where no limit is checked either.
     return request.endpoint == "api.count"
 
 
@@ -61,7 +61,7 @@ def petition(slug):
 
 @bp.get("/petitions/<slug>/count")
 def count(slug):
-    # The widgets' hot path: body and ETag come ready-made from the cache (snapshots.py).
+    # The widgets' hot path: body and ETag come ready-made from the cache (petitions/snapshots.py).
     entry = snapshots.count_entry(slug)
     if entry is None:
         raise ApiError(404, "not_found", f"No petition with the slug {slug!r}.")
