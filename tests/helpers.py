@@ -1,6 +1,7 @@
 """Helpers the test modules share: forms with their CSRF token, staff logins, mail links."""
 
 import re
+import unicodedata
 from email import message_from_string
 
 
@@ -73,3 +74,15 @@ def link(body, kind):
 
 def parse_eml(raw):
     return message_from_string(raw)
+
+
+# Text extracted from a PDF is compared without the bidi marks the tools may add.
+BIDI_CONTROLS = dict.fromkeys(
+    [*range(0x200E, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+
+
+def normal(text):
+    """Text as compared: NFKC, no bidi controls, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text).translate(BIDI_CONTROLS)
+    return " ".join(text.split())

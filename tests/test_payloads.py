@@ -27,10 +27,10 @@ from petition.mail import outbox as mail
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition, Signature
 from petition.staff import auth
-from tests.helpers import csrf_token, link
+from tests.helpers import STAFF_PASSWORD as PASSWORD
+from tests.helpers import csrf_token, link, normal
+from tests.helpers import staff_login as login
 from tests.services import require_tool
-from tests.test_delivery import normal
-from tests.test_staff_auth import PASSWORD, login
 
 PAYLOADS = [
     "<script>alert(1)</script>",

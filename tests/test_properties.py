@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from petition.core.db import MAX_ID
 from petition.core.extensions import db
 from petition.staff import auth
+from tests.helpers import STAFF_PASSWORD as PASSWORD
 from tests.helpers import csrf_token
-from tests.test_staff_auth import PASSWORD, login
+from tests.helpers import staff_login as login
 
 SLUG = "speak-out"
 MAX_BODY = 64 * 1024

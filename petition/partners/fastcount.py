@@ -3,8 +3,8 @@
 The widgets poll this one URL far more than anything else, and its answer is ready-made in the
 cache (snapshots.count_entry: JSON body and ETag). Through Flask, the request context, the
 before/after hooks of a dozen extensions and the response object cost several times the answer
-itself; this WSGI middleware sends the same bytes and headers without them (tests/test_fastcount.py
-compares the two paths header by header).
+itself; this WSGI middleware sends the same bytes and headers without them
+(tests/partners/test_fastcount.py compares the two paths header by header).
 
 It answers only the plain case it knows to answer exactly as Flask would, and hands everything
 else to Flask: a cache miss or an unknown slug (Flask fills the cache and builds the JSON 404),

@@ -19,8 +19,9 @@ from petition.petitions import counting
 from petition.petitions.models import Milestone, Petition, Signature
 from petition.staff import auth
 from petition.staff.models import AuditLog
+from tests.helpers import STAFF_PASSWORD as PASSWORD
 from tests.helpers import csrf_token
-from tests.test_staff_auth import PASSWORD, login
+from tests.helpers import staff_login as login
 
 SLUG = "speak-out"
 LIST = f"/staff/petitions/{SLUG}/signatures"

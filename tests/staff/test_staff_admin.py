@@ -9,7 +9,8 @@ from sqlalchemy import select
 from petition.core.extensions import db
 from petition.staff.models import AuditLog, Staff
 from tests.helpers import ADMIN, CAMPAIGNER, staff_post
-from tests.test_staff_auth import PASSWORD, login
+from tests.helpers import STAFF_PASSWORD as PASSWORD
+from tests.helpers import staff_login as login
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-WIDGET = Path(__file__).resolve().parent.parent / "petition" / "static" / "embed" / "widget.js"
+WIDGET = Path(__file__).resolve().parents[2] / "petition" / "static" / "embed" / "widget.js"
 PAGE = """<!doctype html><html><body>
 <div data-petition="p" data-poll-seconds="1"></div>
 <script src="http://app.test/embed/widget.js"></script></body></html>"""

@@ -9,7 +9,8 @@ from werkzeug.security import check_password_hash
 from petition.core.extensions import db
 from petition.staff.models import AuditLog, Staff
 from tests.helpers import ADMIN, CAMPAIGNER, csrf_token, staff_post
-from tests.test_staff_auth import PASSWORD, login
+from tests.helpers import STAFF_PASSWORD as PASSWORD
+from tests.helpers import staff_login as login
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -13,7 +13,8 @@ from petition.core.extensions import db
 from petition.jobs import runner as jobs
 from petition.petitions.models import Signature
 from petition.staff import auth
-from tests.test_staff_auth import PASSWORD, login
+from tests.helpers import STAFF_PASSWORD as PASSWORD
+from tests.helpers import staff_login as login
 
 STAFF_TO = ["watch@example.org", "ops@example.org"]
 ALERTS = {

@@ -13,7 +13,7 @@ from petition.core.extensions import db
 from petition.petitions.models import Signature
 from petition.staff.models import AuditLog
 from tests.helpers import ADMIN, CAMPAIGNER, staff_post
-from tests.test_staff_auth import login
+from tests.helpers import staff_login as login
 
 PAGE = "/staff/blocklists"
 

@@ -53,7 +53,7 @@ def test_every_catalog_translates_every_message(tmp_path):
 
     from babel.messages.pofile import read_po
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     pybabel = Path(sys.executable).parent / "pybabel"
     pot = tmp_path / "messages.pot"
     subprocess.run(

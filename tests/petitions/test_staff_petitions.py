@@ -16,8 +16,9 @@ from petition.mail.models import OutboxMessage
 from petition.petitions.models import Milestone, Petition, Signature
 from petition.staff import auth
 from petition.staff.models import AuditLog
+from tests.helpers import STAFF_PASSWORD as PASSWORD
+from tests.helpers import staff_login as login
 from tests.helpers import staff_post
-from tests.test_staff_auth import PASSWORD, login
 
 NEW = "/staff/petitions/new"
 

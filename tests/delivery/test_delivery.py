@@ -5,7 +5,6 @@ import hashlib
 import json
 import re
 import subprocess
-import unicodedata
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +17,7 @@ from petition.jobs.models import Job
 from petition.pdf import fonts
 from petition.petitions.models import Petition, Signature
 from petition.staff.models import AuditLog
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, normal
 from tests.services import require_tool
 
 PASSWORD = "correct horse battery staple"
@@ -45,21 +44,12 @@ PEOPLE = [
     ("አበበ በቀለ", "ET", "አዲስ አበባ"),
     ("Siobhán Ó Briain", "IE", None),
 ]
-BIDI_CONTROLS = dict.fromkeys(
-    [*range(0x200E, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-)
 
 
 def tools():
     require_tool("qpdf", "qpdf")
     for tool in ("pdftotext", "pdffonts", "pdfinfo"):
         require_tool(tool, "poppler-utils")
-
-
-def normal(text):
-    """Text as compared: NFKC, no bidi controls, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).translate(BIDI_CONTROLS)
-    return " ".join(text.split())
 
 
 def pdf_text(path):
