@@ -20,8 +20,10 @@ def empty_database(request, tmp_path):
     services.drop_postgres_database(name)
 
 
-def test_migrations_match_the_models_and_run_both_ways(empty_database, tmp_path):
-    app = create_app(
+@pytest.fixture
+def app(empty_database, tmp_path):
+    """An app on the empty database, which the test migrates itself."""
+    return create_app(
         {
             "SQLALCHEMY_DATABASE_URI": empty_database,
             "JOBS_IN_PROCESS": False,
@@ -29,6 +31,9 @@ def test_migrations_match_the_models_and_run_both_ways(empty_database, tmp_path)
         },
         instance_path=tmp_path,
     )
+
+
+def test_migrations_match_the_models_and_run_both_ways(app):
     with app.app_context():
         upgrade()
         tables = set(inspect(db.engine).get_table_names())
@@ -40,20 +45,12 @@ def test_migrations_match_the_models_and_run_both_ways(empty_database, tmp_path)
         db.engine.dispose()
 
 
-def test_held_signatures_keep_being_held_across_the_upgrade(empty_database, tmp_path):
+def test_held_signatures_keep_being_held_across_the_upgrade(app):
     """d4e5f6a7b8c9 turns the old "held: " reason prefix into the held column."""
     import datetime as dt
 
     from sqlalchemy import MetaData, Table, select
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": empty_database,
-            "JOBS_IN_PROCESS": False,
-            "SECRET_KEY": "x" * 40,
-        },
-        instance_path=tmp_path,
-    )
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     with app.app_context():
         upgrade(revision="3bed7679f39c")
