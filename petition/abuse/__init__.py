@@ -1,0 +1,1 @@
+"""Signing defences, blocklists, trending, moderation and its bulk jobs."""

@@ -1,0 +1,1 @@
+"""The outbox and its senders: the one way mail leaves."""

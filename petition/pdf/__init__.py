@@ -1,0 +1,1 @@
+"""PDF machinery shared by the document builders: fonts, shaping and bidi, streaming merge."""

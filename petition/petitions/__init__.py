@@ -1,0 +1,1 @@
+"""Petitions, milestones, the signatures table and the count (journal, fold, snapshots)."""

@@ -1,0 +1,1 @@
+"""Retention: IP erasure, anonymisation of delivered petitions, erasing one person."""

@@ -1,0 +1,1 @@
+"""The supporter's path: the sign form, sign, confirm and withdraw, the public pages."""

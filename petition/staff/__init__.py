@@ -1,0 +1,1 @@
+"""Staff accounts, login, roles, the audit log and the staff area's blueprint."""

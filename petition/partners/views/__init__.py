@@ -1,0 +1,1 @@
+"""The partners' blueprints: api, badge, embed."""
