@@ -28,9 +28,7 @@ from petition.delivery import jobs as delivery_jobs
 from petition.delivery import views as delivery_views
 from petition.imports import cli as imports_cli
 from petition.imports import views as imports_views
-from petition.jobs import registry
-from petition.jobs import rq as queue
-from petition.jobs import runner as jobs
+from petition.jobs import registry, rq, runner
 from petition.partners.fastcount import FastCount
 from petition.partners.views import api, badge, embed
 from petition.petitions import cli as petitions_cli
@@ -42,6 +40,8 @@ from petition.staff import auth
 from petition.staff import cli as staff_cli
 from petition.staff import views as staff_views
 
+# Names bound here are attributes of the package: none may be the name of a module of it
+# (importing petition.X sets petition.X), hence rq and runner rather than queue and jobs.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Features whose pages join the staff blueprint (petition/staff/views): imported above, so their
@@ -84,8 +84,8 @@ def create_app(test_config=None, instance_path=None):
         supports_credentials=False,
     )
     register_jobs()
-    queue.init_app(app)
-    jobs.init_app(app)
+    rq.init_app(app)
+    runner.init_app(app)
     # Registered before the limiter so it runs after the limiter's own hook (Flask runs them in
     # reverse): that hook rewrites Retry-After as int(reset - now), which truncates to 0 in
     # the last second of a window, telling a client to come straight back into a refusal.

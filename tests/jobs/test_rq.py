@@ -117,6 +117,22 @@ def test_a_sign_pushes_a_job_and_the_worker_sends_the_mail_once(
     assert len(mail_files(app)) == 1
 
 
+def test_a_job_named_by_the_release_before_still_runs(app, make_petition, sign, prefix):
+    """RQ keeps a job's function by name; the release before #11 pushed petition.queue's."""
+    make_petition()
+    assert sign().status_code == 303
+    [row] = outbox_rows(app)
+    mail_queue = queue.Pusher(app.config).queue("mail")
+    mail_queue.empty()
+    # Under the id the sweep looks for, so that only the old-style job can send the mail.
+    mail_queue.enqueue(
+        "petition.queue.send_message", row.id, job_id=f"{prefix}-mail-{row.id}-0-0", result_ttl=0
+    )
+    burst(app, "--queues", "mail")
+    [sent] = mail_files(app)
+    assert "ana@example.org" in sent.read_text()
+
+
 def test_a_repeat_sign_pushes_its_mail_too(app, make_petition, sign, redis_client, prefix):
     """The new-signature mail and the repeat's mail are inserted by different paths."""
     make_petition()
