@@ -69,6 +69,11 @@ bench-bundle: $(VENV)/.runtime
 bench-import: $(VENV)/.dev
 	$(BIN)/python bench/import_bench.py --rows 1000000
 
+## bench-import-header: how fast an import refuses a header of 30,000 to 3,000,000 columns (#12)
+.PHONY: bench-import-header
+bench-import-header: $(VENV)/.runtime
+	$(BIN)/python bench/import_header.py
+
 # wrk drives the HTTP benchmarks: a Debian package, installed here when we are root.
 .PHONY: wrk
 wrk:

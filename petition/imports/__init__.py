@@ -75,7 +75,7 @@ def import_csv(
         if filename is None:
             named = isinstance(source, (str, os.PathLike))
             filename = os.path.basename(os.fspath(source)) if named else "upload.csv"
-        records_ = records(stream)
+        records_ = records(stream, ",".join(COLUMNS))
         try:
             return _import(
                 records_,

@@ -43,11 +43,34 @@ def _decode_check(data, lines_before, final):
         ) from None
 
 
-def records(stream):
+# The header ("name,email,country,city,postcode,created_at") is about 40 characters; a first
+# line far longer is refused before the CSV reader splits it into fields.
+MAX_HEADER_CHARS = 4096
+
+
+def bounded_header(lines, expected):
+    """The lines as given, but ImportFileError if the first non-blank one is too long."""
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            if len(line) > MAX_HEADER_CHARS:
+                raise ImportFileError(
+                    f"line {number}: the header is longer than {MAX_HEADER_CHARS:,} characters; "
+                    f"it must be {expected}"
+                )
+            yield line
+            break
+        yield line
+    # A plain loop, not `yield from`: closing this generator must not close the file under it.
+    for line in lines:
+        yield line
+
+
+def records(stream, expected_header=""):
     """(start line, fields) per CSV record; a record's line is its first physical line."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    lines = bounded_header(text, expected_header)
     try:
-        reader = csv.reader(text)
+        reader = csv.reader(lines)
         end = 0
         while True:
             try:
@@ -61,6 +84,7 @@ def records(stream):
             start, end = end + 1, reader.line_num
             yield start, fields
     finally:
+        lines.close()
         text.detach()
 
 

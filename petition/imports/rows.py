@@ -5,6 +5,7 @@ import functools
 import os
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 import pycountry
@@ -18,6 +19,8 @@ from petition.imports.report import ImportFileError
 
 COLUMNS = ("name", "email", "country", "city", "postcode", "created_at")
 REQUIRED = ("name", "email", "country")
+# A header with more columns than this is refused at once (it has at most len(COLUMNS)).
+MAX_COLUMNS = 4 * len(COLUMNS)
 # Times up to this far ahead of the clock pass as skew; later ones are refused.
 FUTURE_SKEW = dt.timedelta(minutes=5)
 NAME_MAX, CITY_MAX, POSTCODE_MAX, EMAIL_MAX = 200, 100, 20, 254
@@ -221,14 +224,20 @@ def check_row(line, fields, layout, now, check_deliverability):
 
 def read_header(fields, line):
     """The column layout check_row reads by, from the header; ImportFileError if it is wrong."""
-    columns = [unicodedata.normalize("NFC", f).strip().lower() for f in fields]
     expected = ",".join(COLUMNS)
+    # Beyond a few columns more than it may have, the header is wrong whatever they are called:
+    # say so before looking at each one (a header of millions of columns is one upload away).
+    if len(fields) > MAX_COLUMNS:
+        raise ImportFileError(
+            f"line {line}: the header has {len(fields):,} columns; it must be {expected}"
+        )
+    columns = [unicodedata.normalize("NFC", f).strip().lower() for f in fields]
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
         raise ImportFileError(
             f"line {line}: unknown column {unknown[0][:40]!r}; the header must be {expected}"
         )
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    repeated = sorted(c for c, n in Counter(columns).items() if n > 1)
     if repeated:
         raise ImportFileError(f"line {line}: column {repeated[0]!r} appears twice")
     missing = [c for c in REQUIRED if c not in columns]

@@ -426,6 +426,17 @@ def test_import_page_and_upload(app, client, staff, petition_id):
     assert again.status_code == 200 and "imported before" in again.get_data(as_text=True)
 
 
+def test_an_upload_whose_header_repeats_a_column_endlessly_is_refused(
+    app, client, staff, petition_id
+):
+    data = b"name,email,country" + b",city" * 30_000 + b"\nAna,ana@example.org,BR\n"
+    response = upload(client, data)
+    assert response.status_code == 400
+    assert "the header is longer than 4,096 characters" in response.get_data(as_text=True)
+    assert public_count(client) == 0
+    assert os.listdir(os.path.join(app.instance_path, "imports")) == []
+
+
 @pytest.mark.parametrize("app_config", [{"IMPORT_MAX_BYTES": 200_000}])
 def test_uploads_beyond_the_app_wide_body_limit_are_fine(app, client, staff, petition_id):
     rows = "".join(f"Person {i},p{i}@example.org,FR,,,\n" for i in range(3000))
