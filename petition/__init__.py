@@ -15,7 +15,7 @@ from petition.core import config as config_module
 from petition.core.db import RowIdConverter
 from petition.core.db_setup import configure_sqlite, sqlite_engine_options
 from petition.core.extensions import babel, cache, cors, csrf, db, limiter, migrate
-from petition.core.forms import refuse_nul, remember_undecodable_fields
+from petition.core.forms import refuse_non_form_bodies, refuse_nul, remember_undecodable_fields
 from petition.core.http import (
     SessionInterface,
     register_errors,
@@ -69,6 +69,7 @@ def create_app(test_config=None, instance_path=None):
         configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
 
+    app.before_request(refuse_non_form_bodies)
     app.before_request(remember_undecodable_fields)
     app.before_request(refuse_nul)
     csrf.init_app(app)

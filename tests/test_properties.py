@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from petition.core.db import MAX_ID
 from petition.core.extensions import db
+from petition.core.forms import FORM_TYPES
 from petition.staff import auth
 from tests.helpers import STAFF_PASSWORD as PASSWORD
 from tests.helpers import csrf_token
@@ -246,11 +247,62 @@ def test_sign_raw_bodies(app, client, petition, body, content_type):
     prefix = urlencode({**GOOD, "csrf_token": token}).encode() + b"&"
     for raw in (body, prefix + body):
         response = client.post(f"/petitions/{SLUG}/sign", data=raw, content_type=content_type)
+        if not content_type.startswith(FORM_TYPES) and (content_type or raw):
+            # Not a form: refused before anything reads it (a JSON number once raised there).
+            assert response.status_code == 415, (raw, content_type, response.status_code)
+            continue
         assert response.status_code in (303, 400), (raw, content_type, response.status_code)
         if response.status_code == 303:
             assert raw.startswith(prefix) and content_type.startswith(
                 "application/x-www-form-urlencoded"
             )
+
+
+# Path parameters that reach every form's view (the rows behind them need not exist).
+PATH_VALUES = {"slug": SLUG, "token": "t" * 43, "staff_id": 2, "signature_id": 1, "entry_id": 1}
+
+
+def form_addresses(app):
+    """Every address that takes a POST, public and staff, with its parameters filled in."""
+    urls = app.url_map.bind("petition.test")
+    return sorted(
+        urls.build(rule.endpoint, {name: PATH_VALUES[name] for name in rule.arguments})
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods
+    )
+
+
+@given(
+    body=st.binary(min_size=1, max_size=200),
+    content_type=st.sampled_from(
+        [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/xml",
+            "text/xml",
+            "text/plain",
+            "text/html",
+            "application/octet-stream",
+            "application/x-www-form-urlencodedx",
+            "",
+        ]
+    ),
+)
+@example(body=b'{"name": 123}', content_type="application/json")
+@example(body=b'{"email": 5}', content_type="application/json")
+@example(body=b'{"updates": true}', content_type="application/json")
+@example(body=b"[1, 2]", content_type="application/json")
+@example(
+    body=b'{"email": "a\\u0000@example.org", "password": "x"}', content_type="application/json"
+)
+@example(body=b"<?xml version='1.0'?><form/>", content_type="application/xml")
+def test_every_form_address_refuses_bodies_that_are_not_forms(app, admin, body, content_type):
+    addresses = form_addresses(app)
+    assert len(addresses) >= 20  # public and staff forms alike
+    for client in (admin, app.test_client()):
+        for address in addresses:
+            response = client.post(address, data=body, content_type=content_type)
+            assert response.status_code == 415, (address, content_type, response.status_code)
 
 
 def test_huge_and_odd_requests_to_the_sign_form(app, client, petition):

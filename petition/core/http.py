@@ -143,6 +143,18 @@ def register_errors(app):
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    @app.errorhandler(415)
+    def not_a_form(_exc):
+        return error_page(
+            415,
+            "unsupported_media_type",
+            _("Not a form"),
+            _(
+                "This address takes forms the way a browser sends them. "
+                "Go back, reload the page and send the form again."
+            ),
+        )
+
     @app.errorhandler(413)
     def too_large(_exc):
         return error_page(413, "too_large", _("Too large"), _("The request was too large."))

@@ -228,6 +228,26 @@ def test_login_limits_per_account_across_addresses_and_per_address_across_accoun
         assert login(client, accounts[-1]).status_code == 303
 
 
+@pytest.mark.parametrize("app_config", [{"LOGIN_LIMIT_PER_ACCOUNT": "3 per 10 minutes"}])
+def test_a_json_body_does_not_get_round_the_account_limit(client, make_staff):
+    """Flask-WTF reads JSON too; the account's limit counts the form's email only."""
+    import json
+
+    email = make_staff()
+    statuses = [login(client, email, "wrong password!!").status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    for content_type in ("application/json", "application/json; charset=utf-8"):
+        response = client.post(
+            "/staff/login",
+            data=json.dumps({"email": email, "password": PASSWORD}),
+            content_type=content_type,
+            headers={"X-CSRFToken": csrf_token(client, "/staff/login")},
+        )
+        assert response.status_code == 415
+    # Still not logged in: the staff area sends this client to the login page.
+    assert client.get("/staff/").status_code == 302
+
+
 # --- Redis ---------------------------------------------------------------------------------
 
 
