@@ -3,6 +3,7 @@
 import hashlib
 import os
 import tempfile
+import unicodedata
 
 from flask import current_app, render_template, request
 from flask_babel import format_datetime
@@ -19,6 +20,7 @@ from wtforms.validators import DataRequired
 from petition import imports
 from petition.core.db import row_id
 from petition.core.extensions import csrf, db
+from petition.core.forms import BIDI_CONTROLS
 from petition.imports.models import ImportRun
 from petition.petitions import snapshots
 from petition.petitions.models import Petition
@@ -161,7 +163,7 @@ def run_import(petition, path, filename):
     """Import a stored upload; the file is deleted once the import has finished.
 
     If it fails part-way, the file stays for the resume button; if nothing was started (the
-    file is unusable), it goes.
+    file is unusable, or the first batch failed), it goes.
     """
     staff = current_user._get_current_object()
     sha256 = os.path.basename(path).removesuffix(".csv")
@@ -169,7 +171,9 @@ def run_import(petition, path, filename):
     db.session.commit()
     try:
         report = imports.import_csv(petition, path, staff=staff, filename=filename)
-    except imports.ImportFileError:
+    except Exception:
+        # Whatever went wrong (an unusable file, the database), an upload nothing was started
+        # from is not kept.
         db.session.rollback()
         started = db.session.execute(
             select(ImportRun.id).where(
@@ -213,16 +217,31 @@ def import_signatures(slug):
             return render_import(petition, ImportForm(formdata=None), error=error, status=400)
         filename = run.filename
     else:
+        filename = form.file.data.filename or "upload.csv"
+        if not plain_filename(filename):
+            # Checked before anything is written: a refused upload leaves no file behind.
+            error = _(
+                "The file's name has a folder or a control character in it; "
+                "rename the file and upload it again."
+            )
+            return render_import(petition, ImportForm(formdata=None), error=error, status=400)
         try:
             path = store_upload(form.file.data)
         except RequestEntityTooLarge:
             return too_large()
-        filename = os.path.basename(form.file.data.filename or "") or "upload.csv"
     try:
         report = run_import(petition, path, filename)
     except imports.ImportFileError as exc:
         return render_import(petition, ImportForm(formdata=None), error=str(exc), status=400)
     return render_import(petition, ImportForm(formdata=None), report=report)
+
+
+def plain_filename(name):
+    """A file's own name as browsers send it: no folder, no NUL or other control character."""
+    return not any(
+        ch in "/\\" or ch in BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn")
+        for ch in name
+    )
 
 
 def form_error(form):

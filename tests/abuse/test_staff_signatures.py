@@ -437,6 +437,34 @@ def test_an_upload_whose_header_repeats_a_column_endlessly_is_refused(
     assert os.listdir(os.path.join(app.instance_path, "imports")) == []
 
 
+@pytest.mark.parametrize("filename", ["people\x00.csv", "../../people.csv", "a\x07.csv"])
+def test_an_upload_named_with_a_folder_or_a_control_is_refused(
+    app, client, staff, petition_id, filename
+):
+    response = upload(client, (HEADER + "Ana,ana@example.org,BR,,,\n").encode(), filename=filename)
+    assert response.status_code == 400
+    assert "has a folder or a control character" in response.get_data(as_text=True)
+    assert public_count(client) == 0
+    folder = os.path.join(app.instance_path, "imports")
+    assert not os.path.isdir(folder) or os.listdir(folder) == []
+    with app.app_context():
+        assert db.session.execute(select(ImportRun)).first() is None
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("امضاها\u200cی <تهران>.csv", "امضاها\u200cی <تهران>.csv"),  # a ZWNJ is part of a word
+        ("Petición firmada (copia).CSV", "Petición firmada (copia).CSV"),
+    ],
+)
+def test_an_upload_name_in_any_script_is_kept(app, client, staff, petition_id, sent, kept):
+    response = upload(client, (HEADER + "Ana,ana@example.org,BR,,,\n").encode(), filename=sent)
+    assert response.status_code == 200
+    with app.app_context():
+        assert db.session.execute(select(ImportRun.filename)).scalar_one() == kept
+
+
 @pytest.mark.parametrize("app_config", [{"IMPORT_MAX_BYTES": 200_000}])
 def test_uploads_beyond_the_app_wide_body_limit_are_fine(app, client, staff, petition_id):
     rows = "".join(f"Person {i},p{i}@example.org,FR,,,\n" for i in range(3000))
