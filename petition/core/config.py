@@ -116,6 +116,8 @@ DEFAULTS = {
     # Staff login attempts, per client address and per account (Flask-Limiter syntax).
     "LOGIN_LIMIT_PER_ADDRESS": "20 per 10 minutes",
     "LOGIN_LIMIT_PER_ACCOUNT": "10 per 10 minutes",
+    # A staff session that has done nothing for this long is logged out (0: never).
+    "STAFF_IDLE_MINUTES": 60,
     # Request limits per client address (Flask-Limiter syntax), all off with ABUSE_CHECKS.
     # The confirm and withdraw pages share one budget, GET and POST alike: a person opens a
     # link and presses a button, so this lets about 60 people behind one address (an office, a
@@ -195,6 +197,7 @@ INTEGER_KEYS = {
     "TREND_ALERT_ADDRESS",
     "TREND_ALERT_DOMAIN",
     "TREND_CHECK_SECONDS",
+    "STAFF_IDLE_MINUTES",
 }
 
 

@@ -369,3 +369,61 @@ def test_the_cli_refuses_an_unknown_email_or_a_short_password(
     assert message in result.output
     assert row(app, CAMPAIGNER) == before
     assert entries(app) == []
+
+
+# --- logout and idle sessions ---------------------------------------------------------------------
+
+
+def copy_of_cookie(app, client):
+    """Another browser holding a copy of this client's session cookie (as a thief would)."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value, domain="localhost")
+    return thief
+
+
+def test_a_cookie_copied_before_logout_is_logged_out_after_it(app, accounts):
+    browser = logged_in(app, CAMPAIGNER)
+    thief = copy_of_cookie(app, browser)
+    assert is_logged_in(thief)  # the copy works while the session lasts...
+    assert staff_post(browser, "/staff/logout").status_code == 303
+    assert not is_logged_in(browser)
+    # ...and not after the logout, from wherever it is sent.
+    thief.environ_base["REMOTE_ADDR"] = "203.0.113.50"
+    thief.environ_base["HTTP_USER_AGENT"] = "something else"
+    assert not is_logged_in(thief)
+    assert row(app, CAMPAIGNER)["version"] == 1
+    # Logging in again works, with a session of the new version.
+    assert is_logged_in(logged_in(app, CAMPAIGNER))
+
+
+@pytest.mark.parametrize("app_config", [{"STAFF_IDLE_MINUTES": 30}])
+def test_an_idle_session_is_logged_out(app, accounts, monkeypatch):
+    from petition.staff import views
+
+    clock = [1_000_000]
+    monkeypatch.setattr(views, "now", lambda: clock[0])
+    browser = logged_in(app, ADMIN)
+    clock[0] += 29 * 60
+    assert is_logged_in(browser)  # active 29 minutes later: still in, and seen again now
+    clock[0] += 29 * 60
+    assert is_logged_in(browser)
+    thief = copy_of_cookie(app, browser)
+    clock[0] += 31 * 60
+    for client in (browser, thief):
+        response = client.get("/staff/petitions/new")
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/staff/login?next=%2Fstaff%2Fpetitions%2Fnew"
+    page = browser.get("/staff/login").get_data(as_text=True)
+    assert "logged out after a while without activity" in page
+    assert not is_logged_in(browser)
+
+
+@pytest.mark.parametrize("app_config", [{"STAFF_IDLE_MINUTES": 0}])
+def test_idle_expiry_can_be_turned_off(app, accounts, monkeypatch):
+    from petition.staff import views
+
+    clock = [1_000_000]
+    monkeypatch.setattr(views, "now", lambda: clock[0])
+    browser = logged_in(app, ADMIN)
+    clock[0] += 30 * 24 * 3600
+    assert is_logged_in(browser)

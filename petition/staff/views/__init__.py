@@ -6,9 +6,47 @@ dashboard, signatures and moderation, blocklists and trending, imports, deliveri
 create_app imports those before it registers the blueprint.
 """
 
-from flask import Blueprint, current_app, url_for
+import time
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import session as cookie
+from flask_babel import gettext as _
+from flask_login import current_user, login_url, logout_user
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+# (Flask's session is imported as `cookie`: this package's module `session`, the login views,
+# takes that name here once it is imported.)
+# The session records when it was last used at most this often (each write is a new cookie).
+SEEN_EVERY_SECONDS = 60
+
+
+def now():
+    """Whole seconds of the clock the idle check reads (a function, so tests can move it)."""
+    return int(time.time())
+
+
+def mark_active():
+    """Note in the session that its staff member is active now (login, and each staff page)."""
+    cookie["staff_seen"] = now()
+
+
+@bp.before_request
+def end_idle_sessions():
+    """A staff session idle for STAFF_IDLE_MINUTES is logged out: back to the login page."""
+    if not current_user.is_authenticated:
+        return None
+    at = now()
+    seen = cookie.get("staff_seen")
+    idle = current_app.config["STAFF_IDLE_MINUTES"] * 60
+    if idle and isinstance(seen, int) and at - seen > idle:
+        logout_user()
+        cookie.pop("staff_seen", None)
+        flash(_("You were logged out after a while without activity. Please log in again."))
+        back = request.full_path if request.query_string else request.path
+        return redirect(login_url("staff.login", next_url=back))
+    if not isinstance(seen, int) or at - seen >= SEEN_EVERY_SECONDS:
+        mark_active()
+    return None
 
 
 @bp.after_request

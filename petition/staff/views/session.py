@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length
 
 from petition.core.extensions import db, limiter
 from petition.staff import auth
-from petition.staff.views import bp
+from petition.staff.views import bp, mark_active
 
 
 class LoginForm(FlaskForm):
@@ -42,6 +42,7 @@ def login():
             auth.audit("login", staff=staff)
             db.session.commit()
             login_user(staff)
+            mark_active()
             target = auth.safe_next(request.args.get("next"), url_for("staff.home"))
             return redirect(target, code=303)
         error = "Wrong email or password."
@@ -53,6 +54,9 @@ def login():
 @auth.staff_required()
 def logout():
     auth.audit("logout")
+    # The signed cookie would otherwise keep working wherever a copy of it is: a new session
+    # version ends it for good (and the account's sessions elsewhere, as a password change does).
+    auth.end_sessions(current_user._get_current_object())
     db.session.commit()
     logout_user()
     return redirect(url_for("staff.login"), code=303)
