@@ -166,6 +166,10 @@ def hold_reason(petition, data, form_meta, config):
             return f"{HELD}form time missing or forged"
         if age < minimum:
             return f"{HELD}form posted {max(age, 0):.1f} s after it was shown"
+        # Else one form time, signed once, would pass this check for ever after.
+        maximum = config["SIGN_FORM_MAX_SECONDS"]
+        if maximum > 0 and age > maximum:
+            return f"{HELD}form posted {age / 3600:.0f} hours after it was shown"
     domain = data.email.canonical.rpartition("@")[2]
     lists = blocklists.current()
     reason = blocked_domain(domain, config, lists) or blocked_network(data.ip, config, lists)

@@ -84,6 +84,9 @@ DEFAULTS = {
     # browser autofills name, email and country can post a couple of seconds after the page
     # shows, and a person held here never learns it; bots that post at once still trip it.
     "SIGN_MIN_SECONDS": 2,
+    # A form posted longer than this after it was shown is held too: its signed time is not a
+    # pass to replay for ever. Long enough for a tab left open overnight; 0 turns it off.
+    "SIGN_FORM_MAX_SECONDS": 2 * 86400,
     # Email domains whose signatures are held (subdomains too): a list, or a comma string;
     # and whether the disposable-mail list of the disposable-email-domains package applies.
     "BLOCKED_EMAIL_DOMAINS": [],
@@ -192,6 +195,7 @@ INTEGER_KEYS = {
     "SIGN_SUSTAINED_COUNT",
     "SIGN_SUSTAINED_SECONDS",
     "SIGN_MIN_SECONDS",
+    "SIGN_FORM_MAX_SECONDS",
     "BLOCKLIST_CACHE_SECONDS",
     "TREND_WINDOW_SECONDS",
     "TREND_ALERT_ADDRESS",

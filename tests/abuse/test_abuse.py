@@ -217,6 +217,19 @@ def test_too_fast_missing_or_forged_form_time_is_held(app, client, make_petition
     assert len(outbox()) == 4
 
 
+@pytest.mark.parametrize("app_config", [{"SIGN_MIN_SECONDS": 3, "SIGN_FORM_MAX_SECONDS": 86400}])
+def test_a_form_time_replayed_days_later_is_held(app, client, make_petition, sign, outbox):
+    make_petition()
+    sign(email="yesterday@example.org", t=abuse.form_time(app.config, now=time.time() - 80_000))
+    sign(email="replay@example.org", t=abuse.form_time(app.config, now=time.time() - 3 * 86400))
+    by_email = {s.email: s for s in rows(app)}
+    assert by_email["yesterday@example.org"].state == "pending"
+    replayed = by_email["replay@example.org"]
+    assert replayed.state == "fraudulent" and replayed.held
+    assert replayed.moderation_reason == "held: form posted 72 hours after it was shown"
+    assert len(outbox()) == 2  # the held one is mailed like anyone else
+
+
 @pytest.mark.parametrize("app_config", [{"BLOCKED_EMAIL_DOMAINS": "spam.example, junk.example"}])
 def test_blocked_and_disposable_email_domains_are_held(app, client, make_petition, sign, outbox):
     make_petition()
