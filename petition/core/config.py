@@ -4,6 +4,8 @@ import ipaddress
 import os
 import re
 
+from petition.core.files import private_dir
+
 DEFAULTS = {
     "DEPLOYMENT": "development",
     # Development gets a random per-instance key (see load_secret_key); production must set one.
@@ -316,7 +318,7 @@ def development_secret(instance_path):
     import secrets
     import tempfile
 
-    os.makedirs(instance_path, exist_ok=True)
+    private_dir(instance_path)
     path = os.path.join(instance_path, "secret_key")
     try:
         with open(path, encoding="ascii") as f:

@@ -1,7 +1,11 @@
 """Engine behaviour per database: SQLite pragmas and write locking."""
 
+import os
+
 from flask import g, has_request_context, request
 from sqlalchemy import event
+
+from petition.core.files import make_private
 
 
 def sqlite_engine_options(uri):
@@ -26,8 +30,17 @@ def configure_sqlite(engine):
     if engine.dialect.name != "sqlite":
         return
 
+    path = engine.url.database
+    on_disk = bool(path) and path != ":memory:" and not path.startswith("file:")
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
+        # Every signature is in this file: this user's alone, before the WAL and shared-memory
+        # files appear (SQLite gives them the database file's permissions).
+        if on_disk:
+            for name in (path, f"{path}-wal", f"{path}-shm"):
+                if os.path.exists(name) and os.stat(name).st_mode & 0o077:
+                    make_private(name)
         # Let SQLAlchemy's "begin" event emit BEGIN itself instead of pysqlite.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()

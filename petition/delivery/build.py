@@ -32,6 +32,7 @@ from sqlalchemy.pool import NullPool
 
 from petition.core import countries
 from petition.core.extensions import db
+from petition.core.files import make_private, private_dir
 from petition.delivery import canonical, layout, render
 from petition.delivery.models import Delivery
 from petition.pdf import merge
@@ -176,7 +177,7 @@ def build_delivery(
         path = os.path.abspath(out(number) if callable(out) else out)
         # Written beside the target, and moved there only once the number is ours (below).
         part_path = f"{path}.{secrets.token_hex(4)}.part"
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        private_dir(os.path.dirname(path))
         order = [code for code, _count in plan["counts"]]
         list_countries = [
             (code, countries.name(code, "en"), count) for code, count in plan["counts"]
@@ -309,6 +310,7 @@ def build_delivery(
         # Read before the commit: after it, reading would begin a transaction (and on SQLite
         # take the write lock) that nothing ends.
         delivery_id = delivery.id
+        make_private(part_path)  # every signer's name: not for other users of the machine
         os.replace(part_path, path)
         db.session.commit()
     finally:

@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired
 from petition import imports
 from petition.core.db import row_id
 from petition.core.extensions import csrf, db
+from petition.core.files import private_dir
 from petition.core.forms import BIDI_CONTROLS
 from petition.imports.models import ImportRun
 from petition.petitions import snapshots
@@ -78,9 +79,7 @@ def allow_large_upload():
 
 
 def imports_dir():
-    path = os.path.join(current_app.instance_path, "imports")
-    os.makedirs(path, exist_ok=True)
-    return path
+    return private_dir(os.path.join(current_app.instance_path, "imports"))
 
 
 def store_upload(upload):

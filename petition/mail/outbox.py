@@ -16,6 +16,7 @@ from sqlalchemy import or_, select, update
 
 from petition.core.db import utcnow
 from petition.core.extensions import db
+from petition.core.files import PRIVATE_FILE, private_dir
 from petition.mail import pending_push
 from petition.mail.models import OutboxMessage
 
@@ -104,11 +105,13 @@ class FileSender(Sender):
         self.directory = config["MAIL_FILE_DIR"]
 
     def send(self, msg):
-        os.makedirs(self.directory, exist_ok=True)
+        private_dir(self.directory)
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
         name = f"{stamp}-{secrets.token_hex(4)}.eml"
         tmp = os.path.join(self.directory, f".{name}.tmp")
-        with open(tmp, "wb") as f:
+        # A mail holds an address and a link: created private, not left to the umask.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        with os.fdopen(fd, "wb") as f:
             f.write(msg.as_bytes())
         # Readers never see a half-written file.
         os.replace(tmp, os.path.join(self.directory, name))

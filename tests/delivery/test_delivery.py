@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import subprocess
 
@@ -410,6 +411,9 @@ def test_staff_build_a_bundle_watch_it_and_download_it(app, client, petition_id,
     assert status["progress"] == status["total"] == 6
     result = status["result"]
     assert result["rows"] == 6 and result["path"].startswith(str(tmp_path / "deliveries"))
+    # Every signer's name is in it: the app's own user alone may read it, and its folder (#12).
+    assert os.stat(result["path"]).st_mode & 0o777 == 0o600
+    assert os.stat(tmp_path / "deliveries").st_mode & 0o777 == 0o700
     with app.app_context():
         delivery = db.session.get(Delivery, result["delivery_id"])
         assert delivery.created_by == "lead@example.org" and delivery.staff_id == job.staff_id
