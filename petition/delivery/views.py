@@ -106,12 +106,21 @@ def start_delivery(slug):
     return redirect(url_for("staff.deliveries", slug=slug), code=303)
 
 
+# Parts of a job's result that describe the server: file paths, worker pids and their memory.
+SERVER_ONLY = {"path", "max_rss_kb"}
+
+
 @bp.get("/jobs/<int:job_id>.json", endpoint="job_status")
 @auth.staff_required()
 def job_status(job_id):
     job = db.session.get(Job, job_id)
     if job is None:
         return jsonify(error={"code": "not_found", "message": "No such job."}), 404
+    result = json.loads(job.result) if job.result else None
+    if isinstance(result, dict):
+        # Where the server keeps files and which processes ran are the operator's business
+        # (logs, the worker's output), not the staff page's.
+        result = {k: v for k, v in result.items() if k not in SERVER_ONLY}
     return jsonify(
         id=job.id,
         kind=job.kind,
@@ -119,7 +128,7 @@ def job_status(job_id):
         progress=job.progress,
         total=job.total,
         message=job.message,
-        result=json.loads(job.result) if job.result else None,
+        result=result,
     )
 
 

@@ -410,13 +410,17 @@ def test_staff_build_a_bundle_watch_it_and_download_it(app, client, petition_id,
     assert status["state"] == "done", status
     assert status["progress"] == status["total"] == 6
     result = status["result"]
-    assert result["rows"] == 6 and result["path"].startswith(str(tmp_path / "deliveries"))
-    # Every signer's name is in it: the app's own user alone may read it, and its folder (#12).
-    assert os.stat(result["path"]).st_mode & 0o777 == 0o600
-    assert os.stat(tmp_path / "deliveries").st_mode & 0o777 == 0o700
+    assert result["rows"] == 6
+    # The server's paths and worker processes stay on the server (#12).
+    assert "path" not in result and "max_rss_kb" not in result
+    assert str(tmp_path) not in json.dumps(status)
     with app.app_context():
         delivery = db.session.get(Delivery, result["delivery_id"])
         assert delivery.created_by == "lead@example.org" and delivery.staff_id == job.staff_id
+    assert delivery.file_path.startswith(str(tmp_path / "deliveries"))
+    # Every signer's name is in it: the app's own user alone may read it, and its folder (#12).
+    assert os.stat(delivery.file_path).st_mode & 0o777 == 0o600
+    assert os.stat(tmp_path / "deliveries").st_mode & 0o777 == 0o700
 
     listing = client.get("/staff/petitions/speak-out/deliveries").get_data(as_text=True)
     assert delivery.sha256 in listing and "lead@example.org" in listing
