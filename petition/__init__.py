@@ -26,6 +26,9 @@ from petition.core.i18n import register_template_helpers, select_locale
 from petition.delivery import cli as delivery_cli
 from petition.delivery import jobs as delivery_jobs
 from petition.delivery import views as delivery_views
+from petition.events import cli as events_cli
+from petition.events import views as events_views
+from petition.events.views import staff as events_staff_views
 from petition.imports import cli as imports_cli
 from petition.imports import views as imports_views
 from petition.jobs import registry, rq, runner
@@ -46,7 +49,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Features whose pages join the staff blueprint (petition/staff/views): imported above, so their
 # routes are on it before it is registered.
-STAFF_PAGES = (petitions_views, abuse_views, imports_views, delivery_views)
+STAFF_PAGES = (petitions_views, abuse_views, imports_views, delivery_views, events_staff_views)
 
 
 def create_app(test_config=None, instance_path=None):
@@ -101,6 +104,7 @@ def create_app(test_config=None, instance_path=None):
     app.register_blueprint(badge.bp)
     app.register_blueprint(embed.bp)
     app.register_blueprint(staff_views.bp)
+    app.register_blueprint(events_views.bp)
 
     register_commands(app)
     register_errors(app)
@@ -139,6 +143,8 @@ def register_commands(app):
         petitions_cli.signatures,
         privacy_cli.privacy,
         delivery_cli.delivery,
+        events_cli.days,
+        events_cli.events_group,
         demo.demo,
         worker.worker,
     ):

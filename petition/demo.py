@@ -72,6 +72,51 @@ PEOPLE = {
 
 SIGNATURES = 340
 
+DAY_SLUG = "global-speak-out"
+
+TOOLKIT = """\
+1. **Find a good place.** A Russian embassy or consulate, the parliament, the city chambers or
+   a busy town square: somewhere people see you and the press can find you.
+2. **Pick an exact time, after office hours**, so that people can come after work (18:00 is
+   a good start).
+3. **Check whether the local authority needs a permit** for a gathering in that place, and
+   apply in time.
+4. **Spread the word**: share your event's page, print the poster, tell local groups and the
+   press.
+"""
+
+REQUIREMENTS = (
+    "I will check whether the local authority needs a permit, and apply for one if it does.",
+    "The event will be peaceful and open to everyone.",
+)
+
+SLOGANS = ("Speak Out For Russia", "Love is an Olympic value")
+
+# (city, country, venue, local start, details to come); the online event has no city.
+DAY_EVENTS = [
+    ("Asunción", "PY", "Plaza de la Democracia", "18:00", False),
+    ("Barcelona", "ES", "Plaça de Sant Jaume", "19:00", False),
+    ("Dublin", "IE", "Outside the Russian embassy, Orwell Road", "18:00", False),
+    ("Galway", "IE", "", "18:00", True),
+    ("Gothenburg", "SE", "Gustaf Adolfs torg", "17:30", False),
+    ("London", "GB", "Parliament Square", "18:30", False),
+    ("Mexico City", "MX", "Monumento a la Revolución", "18:00", False),
+    ("New York", "US", "Dag Hammarskjöld Plaza", "18:00", False),
+    ("Toronto", "CA", "Nathan Phillips Square", "18:00", False),
+    ("Vancouver", "CA", "", "18:00", True),
+    ("Berlin", "DE", "Unter den Linden, near the embassy", "18:00", False),
+    ("Paris", "FR", "Place de la République", "18:30", False),
+    ("Madrid", "ES", "Puerta del Sol", "19:30", False),
+    ("São Paulo", "BR", "Avenida Paulista, MASP", "18:00", False),
+    ("Buenos Aires", "AR", "Plaza de Mayo", "18:00", False),
+    ("Sydney", "AU", "Town Hall steps", "18:00", False),
+    ("Tokyo", "JP", "Hibiya Park", "18:00", False),
+    ("Cape Town", "ZA", "Company's Garden", "17:30", False),
+    ("Lausanne", "CH", "Outside the Olympic Museum", "18:00", False),
+    ("Amsterdam", "NL", "Dam Square", "18:00", False),
+    ("Stockholm", "SE", "Sergels torg", "18:00", False),
+]
+
 
 def create_demo(seed=2013):
     """Create the demo petition if missing; return (created, petition). The caller commits."""
@@ -119,7 +164,70 @@ def create_demo(seed=2013):
     db.session.execute(
         update(Milestone).where(Milestone.id.in_(reached)).values(announced_at=utcnow())
     )
+    create_demo_day(petition)
     return True, petition
+
+
+def next_september_third(today):
+    this_year = dt.date(today.year, 9, 3)
+    return this_year if this_year > today else dt.date(today.year + 1, 9, 3)
+
+
+def create_demo_day(petition, today=None):
+    """The Global Speak Out on the coming 3 September, its events approved and on the map."""
+    from petition.events import gazetteer
+    from petition.events import operations as events
+    from petition.events.models import Event
+
+    date = next_september_third(today or utcnow().date())
+    day = events.create_day(
+        DAY_SLUG,
+        "Global Speak Out",
+        date,
+        petition=petition,
+        toolkit=TOOLKIT,
+        requirements=REQUIREMENTS,
+        slogans=SLOGANS,
+        state="open",
+    )
+    now = utcnow()
+    rows = [*DAY_EVENTS, ("", "", "", "20:00", False)]
+    for n, (city, country, venue, start, tbc) in enumerate(rows):
+        place = gazetteer.lookup(city, country) if city else None
+        zone = place.timezone if place else "Europe/Zurich"
+        hour, minute = map(int, start.split(":"))
+        local = dt.datetime.combine(date, dt.time(hour, minute))
+        starts_at = events.to_utc(local, zone)
+        online = not city
+        db.session.add(
+            Event(
+                day_id=day.id,
+                title=f"Speak Out {city}" if city else "Global Speak Out online",
+                host_name="Demo Host",
+                host_email=f"host{n}@example.org",
+                host_canonical_email=f"host{n}@example.org",
+                mode="online" if online else "in_person",
+                venue=venue,
+                city=place.name if place else city,
+                country=country or "CH",
+                lat=place.lat if place else None,
+                lon=place.lon if place else None,
+                timezone=zone,
+                starts_at=starts_at,
+                ends_at=starts_at + dt.timedelta(hours=1, minutes=30),
+                online_url="https://meet.example.org/speak-out" if online else "",
+                description="We read the athletes' letter aloud and speak out together.",
+                details_to_come=tbc,
+                capacity=200 if not online else None,
+                state="approved",
+                created_at=now,
+                updated_at=now,
+                confirmed_at=now,
+                approved_at=now,
+            )
+        )
+    db.session.flush()
+    return day
 
 
 @click.command()

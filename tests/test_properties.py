@@ -259,7 +259,14 @@ def test_sign_raw_bodies(app, client, petition, body, content_type):
 
 
 # Path parameters that reach every form's view (the rows behind them need not exist).
-PATH_VALUES = {"slug": SLUG, "token": "t" * 43, "staff_id": 2, "signature_id": 1, "entry_id": 1}
+PATH_VALUES = {
+    "slug": SLUG,
+    "token": "t" * 43,
+    "staff_id": 2,
+    "signature_id": 1,
+    "entry_id": 1,
+    "event_id": 1,
+}
 
 
 def form_addresses(app):

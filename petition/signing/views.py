@@ -13,6 +13,7 @@ from petition.core import db_setup
 from petition.core.extensions import db, limiter
 from petition.core.forms import clean_source
 from petition.core.urls import petition_url, public_url
+from petition.events import operations as events
 from petition.jobs import runner as jobs
 from petition.petitions import cards as petition_cards
 from petition.petitions import counting
@@ -88,6 +89,7 @@ def render_petition(petition, form, status=200, closed_message=None):
             closed_message=closed_message,
             share=share_links(petition),
             embed_snippets=embed_snippets(petition),
+            day=events.day_for_petition(petition.id),
         ),
         status,
     )

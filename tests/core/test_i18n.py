@@ -84,6 +84,8 @@ def test_every_catalog_translates_every_message(tmp_path):
         "templates/abuse/staff/",
         "templates/imports/staff/",
         "templates/delivery/staff/",
+        "templates/events/staff/",
+        "petition/events/views/staff.py",
         "petition/staff/views/",
         "petition/petitions/views.py",
         "petition/petitions/forms.py",

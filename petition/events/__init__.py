@@ -1,0 +1,1 @@
+"""Days of action, hosted events, RSVPs, calendars."""

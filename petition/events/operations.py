@@ -1,0 +1,491 @@
+"""Days of action, hosting, moderation and RSVPs: plain functions.
+
+None of these commit: the caller (a view, a command) owns the transaction, so an event, its
+tokens and its mail land together or not at all.
+"""
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from petition.core.db import StateError, utcnow
+from petition.core.emails import Email
+from petition.core.extensions import db
+from petition.core.urls import public_url
+from petition.events.models import DayOfAction, Event, EventToken, Rsvp
+from petition.mail import outbox as mail
+
+
+class DayClosed(Exception):
+    """The day of action takes no new events now."""
+
+
+def create_day(
+    slug,
+    title,
+    starts_on,
+    ends_on=None,
+    petition=None,
+    toolkit="",
+    requirements=(),
+    slogans=(),
+    approval_required=True,
+    state="draft",
+):
+    ends_on = ends_on or starts_on
+    if ends_on < starts_on:
+        raise StateError("the day of action ends before it starts")
+    day = DayOfAction(
+        slug=slug,
+        title=title,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        petition=petition,
+        toolkit=toolkit,
+        requirements="\n".join(r.strip() for r in requirements if r.strip()),
+        slogans="\n".join(s.strip() for s in slogans if s.strip()),
+        approval_required=approval_required,
+        state=state,
+    )
+    db.session.add(day)
+    db.session.flush()
+    return day
+
+
+def day_by_slug(slug, public=True):
+    query = select(DayOfAction).where(DayOfAction.slug == slug)
+    if public:
+        query = query.where(DayOfAction.state != "draft")
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def day_for_petition(petition_id):
+    """The public day of action a petition belongs to, if any."""
+    return db.session.execute(
+        select(DayOfAction)
+        .where(DayOfAction.petition_id == petition_id, DayOfAction.state != "draft")
+        .order_by(DayOfAction.starts_on.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+# -- times -------------------------------------------------------------------------------------
+
+
+class LocalTimeError(ValueError):
+    """A wall-clock time that does not exist in the zone (the clocks jumped over it)."""
+
+
+def to_utc(local, zone):
+    """A naive local wall time in `zone` as an aware UTC time.
+
+    A time in the hour the clocks skip is refused rather than silently moved; in the hour that
+    repeats, the first (summer time) reading is taken, as people mean the earlier one.
+    """
+    tz = ZoneInfo(zone)
+    aware = local.replace(tzinfo=tz, fold=0)
+    utc = aware.astimezone(dt.UTC)
+    if utc.astimezone(tz).replace(tzinfo=None) != local:
+        raise LocalTimeError(local)
+    return utc
+
+
+def local(moment, zone):
+    """An aware time shown in the event's own zone."""
+    return moment.astimezone(ZoneInfo(zone))
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+
+def digest(plain):
+    return hashlib.sha256(plain.encode("utf-8")).hexdigest()
+
+
+def new_token(event_id, purpose, rsvp_id=None):
+    plain = secrets.token_urlsafe(32)
+    db.session.add(
+        EventToken(event_id=event_id, rsvp_id=rsvp_id, purpose=purpose, token_hash=digest(plain))
+    )
+    return plain
+
+
+def find_token(plain, purpose):
+    """The token row for a link, or None; a token only ever works for its own purpose."""
+    if not plain or len(plain) > 100:
+        return None
+    return db.session.execute(
+        select(EventToken).where(
+            EventToken.token_hash == digest(plain), EventToken.purpose == purpose
+        )
+    ).scalar_one_or_none()
+
+
+# -- hosting -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventData:
+    title: str
+    host_name: str
+    host_email: Email
+    mode: str
+    country: str
+    timezone: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None = None
+    venue: str = ""
+    address: str = ""
+    address_visibility: str = "public"
+    city: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    online_url: str = ""
+    capacity: int | None = None
+    description: str = ""
+    accessibility: str = ""
+    details_to_come: bool = False
+    language: str = "en"
+    ip: str | None = None
+
+
+def host_event(day, data, config, held_reason=None):
+    """Record a hosted event as unverified and mail its host the confirm and manage links."""
+    if day.state != "open":
+        raise DayClosed(day.slug)
+    now = utcnow()
+    event = Event(
+        day_id=day.id,
+        title=data.title,
+        host_name=data.host_name,
+        host_email=data.host_email.normalized,
+        host_canonical_email=data.host_email.canonical,
+        mode=data.mode,
+        venue=data.venue,
+        address=data.address,
+        address_visibility=data.address_visibility,
+        city=data.city,
+        country=data.country,
+        lat=data.lat,
+        lon=data.lon,
+        timezone=data.timezone,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        online_url=data.online_url,
+        capacity=data.capacity,
+        description=data.description,
+        accessibility=data.accessibility,
+        details_to_come=data.details_to_come,
+        language=data.language,
+        ip=data.ip,
+        held_reason=held_reason,
+        state="unverified",
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(event)
+    db.session.flush()
+    confirm = new_token(event.id, "host_confirm")
+    manage = new_token(event.id, "manage")
+    with force_locale(event.language):
+        mail.enqueue(
+            event.host_email,
+            _("Confirm your event: %(title)s", title=event.title),
+            "events/mail/host_confirm.txt",
+            event=event,
+            day=day,
+            confirm_url=public_url(config, "events", "confirm", confirm),
+            manage_url=public_url(config, "events", "manage", manage),
+        )
+    return event
+
+
+def confirm_host(plain, config):
+    """The host confirms their address: pending for staff, or approved where the day says so.
+
+    Returns (outcome, event); safe to repeat.
+    """
+    token = find_token(plain, "host_confirm")
+    if token is None:
+        return "invalid", None
+    event = token.event
+    if event.state != "unverified":
+        return "already", event
+    now = utcnow()
+    changed = db.session.execute(
+        update(Event)
+        .where(Event.id == event.id, Event.state == "unverified")
+        .values(state="pending", confirmed_at=now, updated_at=now)
+    ).rowcount
+    db.session.refresh(event)
+    if not changed:
+        return "already", event
+    token.used_at = now
+    if not event.day.approval_required and not event.held_reason:
+        approve(event, config)
+        return "approved", event
+    return "pending", event
+
+
+def approve(event, config):
+    if event.state not in ("pending", "rejected"):
+        raise StateError(f"event {event.id} is {event.state}; only pending events are approved")
+    now = utcnow()
+    event.state = "approved"
+    event.approved_at = now
+    event.updated_at = now
+    event.reject_reason = None
+    with force_locale(event.language):
+        mail.enqueue(
+            event.host_email,
+            _("Your event is on the map: %(title)s", title=event.title),
+            "events/mail/approved.txt",
+            event=event,
+            event_url=event_url(config, event),
+        )
+
+
+def reject(event, reason, config):
+    if event.state not in ("pending", "approved"):
+        raise StateError(f"event {event.id} is {event.state}; only pending events are rejected")
+    reason = (reason or "").strip()
+    if not reason:
+        raise StateError("a rejection needs a reason for the host")
+    now = utcnow()
+    event.state = "rejected"
+    event.reject_reason = reason
+    event.updated_at = now
+    with force_locale(event.language):
+        mail.enqueue(
+            event.host_email,
+            _("Your event was not approved: %(title)s", title=event.title),
+            "events/mail/rejected.txt",
+            event=event,
+            reason=reason,
+        )
+
+
+def cancel_event(event, config, by_host=True):
+    """Cancel an event and tell everyone who RSVPed; safe to repeat."""
+    if event.state == "cancelled":
+        return False
+    was_public = event.state == "approved"
+    now = utcnow()
+    event.state = "cancelled"
+    event.cancelled_at = now
+    event.updated_at = now
+    event.sequence += 1
+    if was_public:
+        for rsvp in attendees(event, states=("attending", "waiting")):
+            with force_locale(rsvp.language):
+                mail.enqueue(
+                    rsvp.email,
+                    _("Cancelled: %(title)s", title=event.title),
+                    "events/mail/cancelled.txt",
+                    event=event,
+                    rsvp=rsvp,
+                    day_url=day_url(config, event.day),
+                )
+    return True
+
+
+def event_url(config, event):
+    return public_url(config, "events", str(event.id))
+
+
+def day_url(config, day):
+    return public_url(config, "days", day.slug)
+
+
+# -- RSVPs -------------------------------------------------------------------------------------
+
+
+def attending_count(event_id):
+    return db.session.execute(
+        select(func.count())
+        .select_from(Rsvp)
+        .where(Rsvp.event_id == event_id, Rsvp.state == "attending", Rsvp.held_reason.is_(None))
+    ).scalar_one()
+
+
+def attending_counts(event_ids):
+    """{event id: people attending} for many events in one query."""
+    if not event_ids:
+        return {}
+    rows = db.session.execute(
+        select(Rsvp.event_id, func.count())
+        .where(Rsvp.event_id.in_(event_ids), Rsvp.state == "attending", Rsvp.held_reason.is_(None))
+        .group_by(Rsvp.event_id)
+    ).all()
+    return dict(rows)
+
+
+def attendees(event, states=("attending",)):
+    return (
+        db.session.execute(
+            select(Rsvp)
+            .where(Rsvp.event_id == event.id, Rsvp.state.in_(states), Rsvp.held_reason.is_(None))
+            .order_by(Rsvp.queued_at, Rsvp.id)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def lock_places(event_id):
+    """Queue this transaction behind any other RSVP change of the event (see Event.rsvp_changes)."""
+    db.session.execute(
+        update(Event).where(Event.id == event_id).values(rsvp_changes=Event.rsvp_changes + 1)
+    )
+
+
+def has_place(event):
+    return event.capacity is None or attending_count(event.id) < event.capacity
+
+
+@dataclass(frozen=True)
+class RsvpData:
+    name: str
+    email: Email
+    share_with_host: bool = False
+    language: str = "en"
+    ip: str | None = None
+
+
+def rsvp(event, data, config, held_reason=None):
+    """Add a person to an event, or to its wait list when it is full; a repeat reveals nothing.
+
+    Whatever happened, the page the person sees is the same; the mail tells them where they
+    stand (with the address, the calendar file and a cancel link). Returns the Rsvp.
+    """
+    if event.state != "approved":
+        raise StateError(f"event {event.id} is {event.state}")
+    lock_places(event.id)
+    existing = db.session.execute(
+        select(Rsvp).where(Rsvp.event_id == event.id, Rsvp.canonical_email == data.email.canonical)
+    ).scalar_one_or_none()
+    now = utcnow()
+    if existing is not None and existing.state != "cancelled":
+        send_rsvp_mail(event, existing, config, repeat=True)
+        return existing
+    state = "attending" if has_place(event) else "waiting"
+    if existing is None:
+        existing = Rsvp(
+            event_id=event.id,
+            name=data.name,
+            email=data.email.normalized,
+            canonical_email=data.email.canonical,
+            created_at=now,
+        )
+        db.session.add(existing)
+    existing.name = data.name
+    existing.email = data.email.normalized
+    existing.share_with_host = data.share_with_host
+    existing.language = data.language
+    existing.ip = data.ip
+    existing.held_reason = held_reason
+    existing.state = state
+    existing.queued_at = now
+    existing.cancelled_at = None
+    db.session.flush()
+    send_rsvp_mail(event, existing, config)
+    return existing
+
+
+def send_rsvp_mail(event, rsvp, config, repeat=False, promoted=False):
+    cancel = new_token(event.id, "rsvp_cancel", rsvp_id=rsvp.id)
+    if promoted:
+        subject = _("A place is free for you: %(title)s", title=event.title)
+    elif rsvp.state == "waiting":
+        subject = _("You are on the wait list: %(title)s", title=event.title)
+    else:
+        subject = _("You are going: %(title)s", title=event.title)
+    with force_locale(rsvp.language):
+        mail.enqueue(
+            rsvp.email,
+            str(subject),
+            "events/mail/rsvp.txt",
+            event=event,
+            rsvp=rsvp,
+            repeat=repeat,
+            promoted=promoted,
+            local_start=local(event.starts_at, event.timezone),
+            event_url=event_url(config, event),
+            ics_url=event_url(config, event) + ".ics",
+            cancel_url=public_url(config, "rsvp", "cancel", cancel),
+        )
+
+
+def cancel_rsvp(plain, config):
+    """Cancel the RSVP behind a link and give its place to the first waiting; safe to repeat.
+
+    Returns (outcome, rsvp).
+    """
+    token = find_token(plain, "rsvp_cancel")
+    if token is None or token.rsvp is None:
+        return "invalid", None
+    lock_places(token.event_id)
+    rsvp = db.session.execute(
+        select(Rsvp).where(Rsvp.id == token.rsvp_id).execution_options(populate_existing=True)
+    ).scalar_one()
+    if rsvp.state == "cancelled":
+        return "already", rsvp
+    freed = rsvp.state == "attending" and rsvp.held_reason is None
+    now = utcnow()
+    rsvp.state = "cancelled"
+    rsvp.cancelled_at = now
+    token.used_at = now
+    db.session.flush()
+    if freed:
+        promote(rsvp.event, config)
+    return "cancelled", rsvp
+
+
+def promote(event, config):
+    """Fill free places from the wait list, first come first served, and tell those promoted."""
+    if event.state != "approved":
+        return []
+    promoted = []
+    while has_place(event):
+        first = db.session.execute(
+            select(Rsvp)
+            .where(Rsvp.event_id == event.id, Rsvp.state == "waiting", Rsvp.held_reason.is_(None))
+            .order_by(Rsvp.queued_at, Rsvp.id)
+            .limit(1)
+        ).scalar_one_or_none()
+        if first is None:
+            break
+        first.state = "attending"
+        first.promoted_at = utcnow()
+        db.session.flush()
+        send_rsvp_mail(event, first, config, promoted=True)
+        promoted.append(first)
+    return promoted
+
+
+# -- the public picture ------------------------------------------------------------------------
+
+
+def approved_events(day, country=None, mode=None, date=None):
+    query = select(Event).where(Event.day_id == day.id, Event.state == "approved")
+    if country:
+        query = query.where(Event.country == country)
+    if mode:
+        query = query.where(Event.mode == mode)
+    events = db.session.execute(query.order_by(Event.starts_at, Event.id)).scalars().all()
+    if date:
+        events = [e for e in events if local(e.starts_at, e.timezone).date() == date]
+    return events
+
+
+def headline(events):
+    """(events, cities, countries) of the approved events; online events count no city."""
+    cities = {(e.country, e.city.casefold()) for e in events if e.mode == "in_person" and e.city}
+    countries = {e.country for e in events if e.mode == "in_person"}
+    return len(events), len(cities), len(countries)

@@ -1,0 +1,358 @@
+"""Public pages of days of action and events: the day, hosting, the event, RSVPs, calendars."""
+
+import datetime as dt
+import itertools
+from zoneinfo import ZoneInfo
+
+from babel import dates as babel_dates
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from petition.abuse.defences import form_time
+from petition.core import countries
+from petition.core.db import StateError
+from petition.core.extensions import db, limiter
+from petition.core.http import public_cache
+from petition.events import calendars, defences
+from petition.events import operations as events
+from petition.events.forms import HostForm, RsvpForm
+from petition.events.models import Event, Rsvp
+from petition.jobs import runner as jobs
+
+bp = Blueprint("events", __name__)
+
+link_limit = limiter.shared_limit(lambda: current_app.config["CONFIRM_LIMIT"], scope="links")
+
+# Pages with a form or a personal outcome are never cached; the day's page, its calendar and
+# an event's calendar are the same for everyone and may be kept for a few seconds.
+CACHEABLE = {"events.day", "events.day_ics", "events.event_ics", "events.api_day"}
+
+
+@bp.after_request
+def caching(response):
+    if request.endpoint in CACHEABLE:
+        return public_cache(response)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def language():
+    return str(get_locale() or "en").split("_")[0]
+
+
+def commit_and_wake():
+    """The request's one commit point; mail queued in it leaves only after it."""
+    db.session.commit()
+    jobs.wake(current_app)
+
+
+def public_day(slug):
+    day = events.day_by_slug(slug)
+    if day is None:
+        abort(404)
+    return day
+
+
+def public_event(event_id, cancelled_ok=True):
+    """An approved event (or a cancelled one, which says so); anything else is a 404."""
+    event = db.session.get(Event, event_id)
+    allowed = ("approved", "cancelled") if cancelled_ok else ("approved",)
+    if event is None or event.state not in allowed or event.approved_at is None:
+        abort(404)
+    return event
+
+
+def parse_date(value):
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/days/<slug>")
+def day(slug):
+    day = public_day(slug)
+    all_events = events.approved_events(day)
+    country = request.args.get("country", "").upper()
+    country = country if country in countries.CODES else ""
+    mode = request.args.get("mode", "")
+    mode = mode if mode in ("in_person", "online") else ""
+    date = parse_date(request.args.get("date"))
+    shown = [
+        e
+        for e in all_events
+        if (not country or e.country == country)
+        and (not mode or e.mode == mode)
+        and (not date or events.local(e.starts_at, e.timezone).date() == date)
+    ]
+    counts = events.attending_counts([e.id for e in shown])
+    lang = language()
+
+    def group(e):
+        # Online events are listed on their own, after the countries, and never on the map.
+        return e.country if e.mode == "in_person" else ""
+
+    def country_key(e):
+        code = group(e)
+        return (not code, countries.sort_key(countries.name(code, lang)) if code else "")
+
+    grouped = []
+    for code, in_country in itertools.groupby(sorted(shown, key=country_key), key=group):
+        in_country = sorted(in_country, key=lambda e: (e.city.casefold(), e.starts_at))
+        cities = [
+            (city, list(rows))
+            for city, rows in itertools.groupby(in_country, key=lambda e: e.city or "")
+        ]
+        grouped.append((code, cities))
+    dates = sorted({events.local(e.starts_at, e.timezone).date() for e in all_events})
+    return render_template(
+        "events/day.html",
+        day=day,
+        headline=events.headline(all_events),
+        grouped=grouped,
+        counts=counts,
+        filters={"country": country, "mode": mode, "date": date},
+        country_choices=sorted(
+            {e.country for e in all_events},
+            key=lambda c: countries.sort_key(countries.name(c, lang)),
+        ),
+        dates=dates,
+        local=events.local,
+    )
+
+
+@bp.get("/days/<slug>.ics")
+def day_ics(slug):
+    day = public_day(slug)
+    body = calendars.calendar_bytes(
+        [calendar_event(e) for e in events.approved_events(day)], name=day.title
+    )
+    return calendar_response(body, day.slug)
+
+
+def calendar_event(event, with_address=False):
+    """The calendar entry of an event: its address only where it is public (or for attendees)."""
+    config = current_app.config
+    address = event.address if with_address else event.public_address
+    location = ", ".join(p for p in (event.venue, address, event.city) if p)
+    if event.mode == "online" and with_address and not location:
+        location = event.online_url
+    return calendars.CalendarEvent(
+        uid=calendars.uid_for(event.id, config["PUBLIC_URL"].split("//")[-1].split("/")[0]),
+        sequence=event.sequence,
+        title=event.title,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        timezone=event.timezone,
+        location=location,
+        url=events.event_url(config, event),
+        description=event.description,
+        cancelled=event.state == "cancelled",
+        updated_at=event.updated_at,
+    )
+
+
+def calendar_response(body, name):
+    response = current_app.response_class(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.ics"'
+    return response
+
+
+@bp.route("/days/<slug>/host", methods=["GET", "POST"])
+def host(slug):
+    day = public_day(slug)
+    if day.state != "open":
+        return render_template(
+            "events/host_closed.html", day=day
+        ), 409 if request.method == "POST" else 200
+    form = HostForm(day=day, language=language())
+    if request.method == "GET":
+        form.t.data = form_time(current_app.config)
+        return render_template("events/host.html", day=day, form=form)
+    if not form.validate():
+        return render_template("events/host.html", day=day, form=form), 400
+    place = form.place
+    data = events.EventData(
+        title=form.title.data,
+        host_name=form.host_name.data,
+        host_email=form.checked_email,
+        mode=form.mode.data,
+        country=form.country.data,
+        timezone=form.zone,
+        starts_at=form.starts_utc,
+        ends_at=form.ends_utc,
+        venue=form.venue.data or "",
+        address=form.address.data or "",
+        address_visibility=form.address_visibility.data or "public",
+        city=form.city.data or (place.name if place else ""),
+        lat=place.lat if place else None,
+        lon=place.lon if place else None,
+        online_url=form.online_url.data or "",
+        capacity=form.capacity.data,
+        description=form.description.data or "",
+        accessibility=form.accessibility.data or "",
+        details_to_come=bool(form.details_to_come.data),
+        language=language(),
+        ip=request.remote_addr,
+    )
+    held = defences.hold_reason(
+        {"honeypot": form.website.data, "t": form.t.data},
+        current_app.config,
+        Event,
+        request.remote_addr,
+    )
+    events.host_event(day, data, current_app.config, held_reason=held)
+    commit_and_wake()
+    return redirect(url_for("events.host_sent", slug=slug), code=303)
+
+
+@bp.get("/days/<slug>/host/sent")
+def host_sent(slug):
+    return render_template("events/host_sent.html", day=public_day(slug))
+
+
+@bp.get("/events/confirm/<token>")
+@link_limit
+def confirm_page(token):
+    found = events.find_token(token, "host_confirm")
+    if found is None:
+        return render_template("signing/link_invalid.html"), 404
+    return render_template(
+        "events/confirm.html", token=token, event=found.event, used=found.used_at is not None
+    )
+
+
+@bp.post("/events/confirm/<token>")
+@link_limit
+def confirm(token):
+    outcome, event = events.confirm_host(token, current_app.config)
+    if outcome == "invalid":
+        return render_template("signing/link_invalid.html"), 404
+    commit_and_wake()
+    return render_template("events/confirmed.html", outcome=outcome, event=event)
+
+
+@bp.get("/events/manage/<token>")
+@link_limit
+def manage(token):
+    found = events.find_token(token, "manage")
+    if found is None:
+        return render_template("signing/link_invalid.html"), 404
+    event = found.event
+    return render_template(
+        "events/manage.html",
+        token=token,
+        event=event,
+        attending=events.attendees(event),
+        waiting=events.attendees(event, states=("waiting",)),
+        local=events.local,
+    )
+
+
+@bp.post("/events/manage/<token>/cancel")
+@link_limit
+def manage_cancel(token):
+    found = events.find_token(token, "manage")
+    if found is None:
+        return render_template("signing/link_invalid.html"), 404
+    events.cancel_event(found.event, current_app.config)
+    commit_and_wake()
+    return redirect(url_for("events.manage", token=token), code=303)
+
+
+@bp.get("/events/<int:event_id>")
+def event(event_id):
+    event = public_event(event_id)
+    form = RsvpForm()
+    form.t.data = form_time(current_app.config)
+    return render_event(event, form)
+
+
+def render_event(event, form, status=200):
+    count = events.attending_count(event.id)
+    return (
+        render_template(
+            "events/event.html",
+            event=event,
+            form=form,
+            count=count,
+            full=event.capacity is not None and count >= event.capacity,
+            start=events.local(event.starts_at, event.timezone),
+            end=events.local(event.ends_at, event.timezone) if event.ends_at else None,
+        ),
+        status,
+    )
+
+
+@bp.get("/events/<int:event_id>.ics")
+def event_ics(event_id):
+    event = public_event(event_id)
+    body = calendars.calendar_bytes([calendar_event(event)], name=event.title)
+    return calendar_response(body, f"event-{event.id}")
+
+
+@bp.post("/events/<int:event_id>/rsvp")
+def rsvp(event_id):
+    event = public_event(event_id, cancelled_ok=False)
+    form = RsvpForm()
+    if not form.validate():
+        return render_event(event, form, status=400)
+    held = defences.hold_reason(
+        {"honeypot": form.website.data, "t": form.t.data},
+        current_app.config,
+        Rsvp,
+        request.remote_addr,
+    )
+    data = events.RsvpData(
+        name=form.name.data,
+        email=form.checked_email,
+        share_with_host=bool(form.share_with_host.data),
+        language=language(),
+        ip=request.remote_addr,
+    )
+    try:
+        events.rsvp(event, data, current_app.config, held_reason=held)
+    except StateError:
+        db.session.rollback()
+        abort(404)
+    commit_and_wake()
+    return redirect(url_for("events.rsvped", event_id=event.id), code=303)
+
+
+@bp.get("/events/<int:event_id>/rsvped")
+def rsvped(event_id):
+    return render_template("events/rsvped.html", event=public_event(event_id))
+
+
+@bp.get("/rsvp/cancel/<token>")
+@link_limit
+def rsvp_cancel_page(token):
+    found = events.find_token(token, "rsvp_cancel")
+    if found is None or found.rsvp is None:
+        return render_template("signing/link_invalid.html"), 404
+    return render_template("events/rsvp_cancel.html", token=token, rsvp=found.rsvp)
+
+
+@bp.post("/rsvp/cancel/<token>")
+@link_limit
+def rsvp_cancel(token):
+    outcome, rsvp = events.cancel_rsvp(token, current_app.config)
+    if outcome == "invalid":
+        return render_template("signing/link_invalid.html"), 404
+    commit_and_wake()
+    return render_template("events/rsvp_cancelled.html", outcome=outcome, rsvp=rsvp)
+
+
+@bp.app_template_global()
+def event_time(moment, zone, date=True):
+    """An event's time in its own zone, named in the reader's language: "3 Sept 2027, 18:00
+    (Ireland Time)"; everyone reading about a Speak Out in Dublin sees Dublin's clock."""
+    tz = ZoneInfo(zone)
+    local_moment = moment.astimezone(tz)
+    locale = str(get_locale() or "en")
+    time_text = babel_dates.format_time(local_moment, "short", tzinfo=tz, locale=locale)
+    place = babel_dates.get_timezone_location(tz, locale=locale)
+    if not date:
+        return f"{time_text} ({place})"
+    day_text = babel_dates.format_date(local_moment.date(), "full", locale=locale)
+    return f"{day_text}, {time_text} ({place})"
