@@ -27,6 +27,7 @@ from petition.delivery import cli as delivery_cli
 from petition.delivery import jobs as delivery_jobs
 from petition.delivery import views as delivery_views
 from petition.events import cli as events_cli
+from petition.events import reminders as event_reminders
 from petition.events import views as events_views
 from petition.events.views import staff as events_staff_views
 from petition.imports import cli as imports_cli
@@ -131,6 +132,9 @@ def register_jobs():
     registry.add_periodic("count_fold", counting.fold_periodically, "COUNT_FOLD_SECONDS")
     # A short period; each app's own TREND_CHECK_SECONDS decides when the check is due.
     registry.add_periodic("trend_alerts", trending.periodic_check, 1)
+    registry.add_periodic(
+        "event_reminders", event_reminders.periodic, "EVENT_REMINDER_CHECK_SECONDS"
+    )
 
 
 def register_commands(app):

@@ -65,6 +65,10 @@ DEFAULTS = {
     # petition totals and stamps milestones. Counts read exact either way; this bounds how late
     # a milestone is stamped and mailed, and how long the journal grows between folds.
     "COUNT_FOLD_SECONDS": 1,
+    # Attendees are reminded the day before an event at this hour of the event's own clock
+    # (10: mid-morning wherever it is), looked for every EVENT_REMINDER_CHECK_SECONDS.
+    "EVENT_REMINDER_HOUR": 10,
+    "EVENT_REMINDER_CHECK_SECONDS": 60,
     # Set from REDIS_URL when that is set, else one cache per process.
     "CACHE_TYPE": None,
     "CACHE_KEY_PREFIX": "petition:",
