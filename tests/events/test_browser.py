@@ -88,7 +88,9 @@ def test_host_confirm_approve_and_rsvp(server, browser):
     page.goto(f"{server.url}/days/{DAY}")
     assert page.locator("[data-event-count]").get_attribute("data-event-count") == "1"
     page.screenshot(path=ARTIFACTS / "events-day-phone.png", full_page=True)
-    page.click("text=Speak Out Galway")
+    # On the map (a pin inside the inline SVG) and in the list beside it.
+    assert page.locator("svg.world-map a.pin").count() == 1
+    page.click(".event-list a:has-text('Speak Out Galway')")
     assert (
         "6:00" in page.locator(".when").inner_text()
         or "18:00" in page.locator(".when").inner_text()
