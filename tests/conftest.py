@@ -279,7 +279,15 @@ def outbox(app):
         with app.app_context():
             rows = db.session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars()
             return [
-                {"to": r.to, "subject": r.subject, "body": r.body, "sent_at": r.sent_at}
+                {
+                    "to": r.to,
+                    "subject": r.subject,
+                    "body": r.body,
+                    "sent_at": r.sent_at,
+                    "attachment": r.attachment,
+                    "attachment_name": r.attachment_name,
+                    "attachment_type": r.attachment_type,
+                }
                 for r in rows
             ]
 

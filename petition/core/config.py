@@ -37,6 +37,8 @@ DEFAULTS = {
     "MAIL_DEFAULT_SENDER": "petition@localhost",
     "MAIL_TIMEOUT": 30,
     "MAIL_FILE_DIR": None,
+    # Re-encoded uploads (report-back photos, logos), under random names: instance/uploads.
+    "UPLOAD_DIR": None,
     # Retries of a failed send: delay doubles from MAIL_RETRY_BASE up to MAIL_RETRY_MAX seconds.
     "MAIL_RETRY_BASE": 30,
     "MAIL_RETRY_MAX": 3600,
@@ -69,6 +71,9 @@ DEFAULTS = {
     # (10: mid-morning wherever it is), looked for every EVENT_REMINDER_CHECK_SECONDS.
     "EVENT_REMINDER_HOUR": 10,
     "EVENT_REMINDER_CHECK_SECONDS": 60,
+    # A host writes to their attendees at most EVENT_MESSAGE_LIMIT times per window.
+    "EVENT_MESSAGE_LIMIT": 3,
+    "EVENT_MESSAGE_WINDOW_SECONDS": 86400,
     # Set from REDIS_URL when that is set, else one cache per process.
     "CACHE_TYPE": None,
     "CACHE_KEY_PREFIX": "petition:",
@@ -272,6 +277,8 @@ def load(app, test_config=None):
         }
     if not app.config["MAIL_FILE_DIR"]:
         app.config["MAIL_FILE_DIR"] = os.path.join(app.instance_path, "outbox")
+    if not app.config["UPLOAD_DIR"]:
+        app.config["UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
     if not app.config["CACHE_TYPE"]:
         app.config["CACHE_TYPE"] = "RedisCache" if app.config["REDIS_URL"] else "SimpleCache"

@@ -30,7 +30,7 @@ from petition.core.forms import (
     plain_text,
 )
 from petition.events import gazetteer
-from petition.events.operations import LocalTimeError, to_utc
+from petition.events.operations import EventData, LocalTimeError, local, to_utc
 
 cached_translations = CachedTranslations()
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -192,10 +192,10 @@ class HostForm(Base):
         _l("Time and place still to be confirmed (details to come)"), validators=[checkbox]
     )
 
-    def __init__(self, *args, day=None, language="en", **kwargs):
+    def __init__(self, *args, day=None, language="en", ask_requirements=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.day = day
-        self.requirements = day.requirement_list if day else []
+        self.requirements = day.requirement_list if day and ask_requirements else []
         self.country.choices = [("", _l("Choose the country"))] + countries.choices(language)
         self.timezone.choices = [("", _l("From the city"))] + [(z, z) for z in zone_names()]
         self.place = None
@@ -216,6 +216,33 @@ class HostForm(Base):
         if valid and not (self.errors or self.agree_errors):
             valid = self.check_place_and_time()
         return valid and not self.agree_errors
+
+    def event_data(self, host_email, language, ip):
+        """The validated form as EventData (the host's email comes from the form or the event)."""
+        place = self.place
+        return EventData(
+            title=self.title.data,
+            host_name=self.host_name.data,
+            host_email=host_email,
+            mode=self.mode.data,
+            country=self.country.data,
+            timezone=self.zone,
+            starts_at=self.starts_utc,
+            ends_at=self.ends_utc,
+            venue=self.venue.data or "",
+            address=self.address.data or "",
+            address_visibility=self.address_visibility.data or "public",
+            city=self.city.data or (place.name if place else ""),
+            lat=place.lat if place else None,
+            lon=place.lon if place else None,
+            online_url=self.online_url.data or "",
+            capacity=self.capacity.data,
+            description=self.description.data or "",
+            accessibility=self.accessibility.data or "",
+            details_to_come=bool(self.details_to_come.data),
+            language=language,
+            ip=ip,
+        )
 
     def validate_host_email(self, field):
         self.checked_email = self.check_email_field(field)
@@ -306,6 +333,58 @@ class HostForm(Base):
                 )
             ]
             return None
+
+
+class EditForm(HostForm):
+    """The host's (or staff's) edit of an event: the host form without the email to confirm."""
+
+    host_email = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, ask_requirements=False, **kwargs)
+
+
+def edit_data(event):
+    """An event as the edit form's starting values, in the event's local time."""
+    place = gazetteer.lookup(event.city, event.country) if event.city else None
+    return {
+        "title": event.title,
+        "host_name": event.host_name,
+        "mode": event.mode,
+        "venue": event.venue,
+        "address": event.address,
+        "address_visibility": event.address_visibility,
+        "city": event.city,
+        "country": event.country,
+        "starts_at": local(event.starts_at, event.timezone).strftime(LOCAL_FORMAT),
+        "ends_at": local(event.ends_at, event.timezone).strftime(LOCAL_FORMAT)
+        if event.ends_at
+        else "",
+        # Empty when it came from the city, so that moving the event to another city moves its
+        # zone too; kept when the host chose it.
+        "timezone": "" if place and place.timezone == event.timezone else event.timezone,
+        "online_url": event.online_url,
+        "capacity": event.capacity,
+        "description": event.description,
+        "accessibility": event.accessibility,
+        "details_to_come": event.details_to_come,
+    }
+
+
+class MessageForm(Base):
+    subject = name_field(_l("Subject"))
+    body = TextAreaField(
+        _l("Message"),
+        filters=[multiline],
+        validators=[
+            DataRequired(_l("Please write your message.")),
+            Length(max=5000, message=_l("Please keep this under %(max)d characters.")),
+            text_block,
+        ],
+    )
+    include_waiting = BooleanField(
+        _l("Also send it to people on the wait list"), validators=[checkbox]
+    )
 
 
 class RsvpForm(Base):

@@ -28,6 +28,7 @@ EVENT_MODES = ("in_person", "online")
 ADDRESS_VISIBILITY = ("public", "attendees")
 RSVP_STATES = ("attending", "waiting", "cancelled")
 EVENT_TOKEN_PURPOSES = ("host_confirm", "manage", "rsvp_cancel")
+PHOTO_STATES = ("pending", "approved", "rejected")
 
 
 class DayOfAction(db.Model):
@@ -117,6 +118,9 @@ class Event(db.Model):
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The host's last edit after approval: staff see which public events changed since they
+    # looked (a trusted host's edits and staff's own leave it unset).
+    edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     day: Mapped[DayOfAction] = relationship()
 
@@ -179,3 +183,52 @@ class EventToken(db.Model):
 
     event: Mapped[Event] = relationship()
     rsvp: Mapped[Rsvp | None] = relationship()
+
+
+class EventMessage(db.Model):
+    """A host's mail to their attendees: kept so the rate cap counts what was really sent."""
+
+    __tablename__ = "event_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventPhoto(db.Model):
+    """A report-back photo, re-encoded on upload (core/uploads.py); public once staff approve."""
+
+    __tablename__ = "event_photos"
+    __table_args__ = (
+        CheckConstraint(one_of("state", PHOTO_STATES), name="state"),
+        Index("ix_event_photos_event_state", "event_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    # Random file names under UPLOAD_DIR: the photo and its thumbnail, both re-encoded JPEGs.
+    file_name: Mapped[str] = mapped_column(String(80), unique=True)
+    thumb_name: Mapped[str] = mapped_column(String(80), unique=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    caption: Mapped[str] = mapped_column(String(300), default="")
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+
+
+class TrustedHost(db.Model):
+    """A host whose events skip approval (Mobilize's "trusted host"), by canonical email."""
+
+    __tablename__ = "trusted_hosts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canonical_email: Mapped[str] = mapped_column(String(254), unique=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    added_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,8 +17,10 @@ from sqlalchemy import func, select, update
 from petition.core.db import StateError, utcnow
 from petition.core.emails import Email
 from petition.core.extensions import db
+from petition.core.spreadsheets import iso
 from petition.core.urls import public_url
-from petition.events.models import DayOfAction, Event, EventToken, Rsvp
+from petition.events import calendars
+from petition.events.models import DayOfAction, Event, EventMessage, EventToken, Rsvp, TrustedHost
 from petition.mail import outbox as mail
 
 
@@ -227,10 +229,21 @@ def confirm_host(plain, config):
     if not changed:
         return "already", event
     token.used_at = now
-    if not event.day.approval_required and not event.held_reason:
+    if not event.held_reason and (
+        not event.day.approval_required or is_trusted(event.host_canonical_email)
+    ):
         approve(event, config)
         return "approved", event
     return "pending", event
+
+
+def is_trusted(canonical_email):
+    return (
+        db.session.execute(
+            select(TrustedHost.id).where(TrustedHost.canonical_email == canonical_email)
+        ).first()
+        is not None
+    )
 
 
 def approve(event, config):
@@ -293,6 +306,187 @@ def cancel_event(event, config, by_host=True):
                     day_url=day_url(config, event.day),
                 )
     return True
+
+
+# Changes attendees are mailed about, and that raise the calendar entry's SEQUENCE.
+TIME_AND_PLACE = (
+    "mode",
+    "venue",
+    "address",
+    "city",
+    "country",
+    "timezone",
+    "starts_at",
+    "ends_at",
+    "online_url",
+    "details_to_come",
+)
+EDITABLE = (
+    *TIME_AND_PLACE,
+    "title",
+    "host_name",
+    "address_visibility",
+    "lat",
+    "lon",
+    "capacity",
+    "description",
+    "accessibility",
+)
+
+
+class NotEditable(StateError):
+    """A cancelled event is not edited (its attendees were told it is off)."""
+
+
+def edit_event(event, data, config, by_staff=False):
+    """Apply a host's (or staff's) changes to an event; returns the names of changed fields.
+
+    When time or place change on a public event, its calendar SEQUENCE rises and everyone who
+    RSVPed (waiting too) is mailed the new details with the updated calendar entry. A host's
+    edit of a public event marks it for staff to look at again (edited_at), unless the host is
+    trusted; an edit of a rejected event sends it back to staff.
+    """
+    if event.state == "cancelled":
+        raise NotEditable(f"event {event.id} is cancelled")
+    changed = [name for name in EDITABLE if getattr(event, name) != getattr(data, name)]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(event, name, getattr(data, name))
+    now = utcnow()
+    event.updated_at = now
+    moved = [name for name in changed if name in TIME_AND_PLACE]
+    if event.state == "approved":
+        if not by_staff and not is_trusted(event.host_canonical_email):
+            event.edited_at = now
+        if moved:
+            event.sequence += 1
+            for rsvp in attendees(event, states=("attending", "waiting")):
+                mail_change(event, rsvp, config)
+        if "capacity" in changed:
+            lock_places(event.id)
+            db.session.flush()
+            promote(event, config)
+    elif event.state == "rejected" and not by_staff:
+        event.state = "pending"
+        event.reject_reason = None
+    db.session.flush()
+    return changed
+
+
+def mail_change(event, rsvp, config):
+    with force_locale(rsvp.language):
+        mail.enqueue(
+            rsvp.email,
+            _("Changed: %(title)s", title=event.title),
+            "events/mail/changed.txt",
+            attachment=attendee_calendar(event, rsvp, config),
+            event=event,
+            rsvp=rsvp,
+            local_start=local(event.starts_at, event.timezone),
+            event_url=event_url(config, event),
+            cancel_url=public_url(
+                config, "rsvp", "cancel", new_token(event.id, "rsvp_cancel", rsvp_id=rsvp.id)
+            ),
+        )
+
+
+def calendar_entry(event, config, with_address=False):
+    """The calendar entry of an event: its address only where it is public (or for attendees)."""
+    address = event.address if with_address else event.public_address
+    location = ", ".join(p for p in (event.venue, address, event.city) if p)
+    if event.mode == "online" and with_address and not location:
+        location = event.online_url
+    return calendars.CalendarEvent(
+        uid=calendars.uid_for(event.id, config["PUBLIC_URL"].split("//")[-1].split("/")[0]),
+        sequence=event.sequence,
+        title=event.title,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        timezone=event.timezone,
+        location=location,
+        url=event_url(config, event),
+        description=event.description,
+        cancelled=event.state == "cancelled",
+        updated_at=event.updated_at,
+    )
+
+
+def attendee_calendar(event, rsvp, config):
+    """The calendar file for a person with a place, full address and all; none while waiting."""
+    if rsvp.state != "attending" or event.details_to_come:
+        return None
+    body = calendars.calendar_bytes(
+        [calendar_entry(event, config, with_address=True)], name=event.title
+    )
+    return mail.Attachment("event.ics", "text/calendar; method=PUBLISH", body.decode("utf-8"))
+
+
+# -- the host's tools ------------------------------------------------------------------------
+
+
+class MessageLimit(Exception):
+    """The host has written to attendees as often as the cap allows for now."""
+
+
+def messages_left(event, config, now=None):
+    now = now or utcnow()
+    since = now - dt.timedelta(seconds=config["EVENT_MESSAGE_WINDOW_SECONDS"])
+    sent = db.session.execute(
+        select(func.count())
+        .select_from(EventMessage)
+        .where(EventMessage.event_id == event.id, EventMessage.created_at >= since)
+    ).scalar_one()
+    return max(config["EVENT_MESSAGE_LIMIT"] - sent, 0)
+
+
+def message_attendees(event, subject, body, config, include_waiting=False):
+    """Mail the host's words to everyone attending (and waiting), each in their language.
+
+    Capped at EVENT_MESSAGE_LIMIT per EVENT_MESSAGE_WINDOW_SECONDS: a manage link that leaks
+    must not become a way to mail hundreds of people at will. Returns the number of mails.
+    """
+    if event.state != "approved":
+        raise StateError(f"event {event.id} is {event.state}")
+    # Two posts at once must not both pass the cap: queue on the event's row first.
+    lock_places(event.id)
+    if messages_left(event, config) <= 0:
+        raise MessageLimit(event.id)
+    states = ("attending", "waiting") if include_waiting else ("attending",)
+    people = attendees(event, states=states)
+    for rsvp in people:
+        with force_locale(rsvp.language):
+            mail.enqueue(
+                rsvp.email,
+                subject,
+                "events/mail/host_message.txt",
+                event=event,
+                rsvp=rsvp,
+                body=body,
+                event_url=event_url(config, event),
+                cancel_url=public_url(
+                    config, "rsvp", "cancel", new_token(event.id, "rsvp_cancel", rsvp_id=rsvp.id)
+                ),
+            )
+    db.session.add(
+        EventMessage(event_id=event.id, subject=subject, body=body, recipients=len(people))
+    )
+    db.session.flush()
+    return len(people)
+
+
+ATTENDEE_COLUMNS = ("name", "email", "state", "rsvp_at")
+
+
+def attendee_rows(event):
+    """The host's CSV: every name, an email only where the person agreed to share it."""
+    for rsvp in attendees(event, states=("attending", "waiting")):
+        yield (
+            rsvp.name,
+            rsvp.email if rsvp.share_with_host else "",
+            rsvp.state,
+            iso(rsvp.created_at),
+        )
 
 
 def event_url(config, event):
@@ -411,6 +605,7 @@ def send_rsvp_mail(event, rsvp, config, repeat=False, promoted=False):
             rsvp.email,
             str(subject),
             "events/mail/rsvp.txt",
+            attachment=attendee_calendar(event, rsvp, config),
             event=event,
             rsvp=rsvp,
             repeat=repeat,

@@ -8,7 +8,7 @@ import smtplib
 import sys
 import threading
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import format_datetime, parseaddr
 
 from flask import render_template
@@ -23,9 +23,18 @@ from petition.mail.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 
-def enqueue(to, subject, template, **context):
+@dataclass(frozen=True)
+class Attachment:
+    """A text file sent with a mail, e.g. an event's calendar entry."""
+
+    name: str
+    content_type: str
+    text: str
+
+
+def enqueue(to, subject, template, attachment=None, **context):
     """Add a mail to the outbox in the caller's transaction; it leaves after the commit."""
-    add(*compose(to, subject, template, **context))
+    add(*compose(to, subject, template, **context), attachment=attachment)
 
 
 def compose(to, subject, template, **context):
@@ -35,15 +44,19 @@ def compose(to, subject, template, **context):
     return to, " ".join(str(subject).split()), body
 
 
-def add(to, subject, body):
+def add(to, subject, body, attachment=None):
     """Insert a composed mail into the outbox, in the caller's transaction."""
     now = utcnow()
+    row = {"to": to, "subject": subject, "body": body, "created_at": now, "next_attempt_at": now}
+    if attachment is not None:
+        row.update(
+            attachment_name=attachment.name,
+            attachment_type=attachment.content_type,
+            attachment=attachment.text,
+        )
     # A plain insert: nothing reads the row back in the request, and the ORM's unit of work
     # cost more than the insert itself on the sign path.
-    outbox_id = db.session.execute(
-        OUTBOX_INSERT,
-        {"to": to, "subject": subject, "body": body, "created_at": now, "next_attempt_at": now},
-    ).inserted_primary_key[0]
+    outbox_id = db.session.execute(OUTBOX_INSERT, row).inserted_primary_key[0]
     pending_push.note(db.session, "mail", outbox_id)
 
 
@@ -61,7 +74,21 @@ def build_message(row, sender):
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     msg["Message-ID"] = f"<outbox.{row.id}.{int(row.created_at.timestamp())}@{domain}>"
     msg.set_content(row.body)
+    if row.attachment is not None:
+        kind = Message()
+        kind["Content-Type"] = row.attachment_type
+        msg.add_attachment(
+            row.attachment,
+            subtype=kind.get_content_subtype(),
+            filename=row.attachment_name,
+            params=dict(kind.get_params()[1:]),
+        )
     return msg
+
+
+def text_part(msg):
+    """The plain-text body of a mail, with or without attachments."""
+    return msg.get_body(preferencelist=("plain",)).get_content()
 
 
 class Sender:
@@ -93,8 +120,11 @@ class ConsoleSender(Sender):
         rule = "-" * 72
         # Headers plus the decoded body: quoted-printable would break long links across lines.
         headers = "".join(f"{k}: {v}\n" for k, v in msg.items() if not k.startswith("Content"))
+        attached = "".join(
+            f"[attached: {part.get_filename()}]\n" for part in msg.iter_attachments()
+        )
         with self.lock:
-            self.stream.write(f"\n{rule}\n{headers}\n{msg.get_content()}{rule}\n")
+            self.stream.write(f"\n{rule}\n{headers}\n{text_part(msg)}{attached}{rule}\n")
             self.stream.flush()
 
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from petition import imports
+from petition.core import spreadsheets
 from petition.core.extensions import db
 from petition.imports.models import ImportRun
 from petition.mail.models import OutboxMessage
@@ -318,7 +319,7 @@ FORMULAS = {
 
 @pytest.mark.parametrize(("value", "expected"), FORMULAS.items())
 def test_neutralise(value, expected):
-    assert exports.neutralise(value) == expected
+    assert spreadsheets.neutralise(value) == expected
 
 
 def read_csv(response):

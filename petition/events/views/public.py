@@ -5,18 +5,27 @@ import itertools
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import force_locale, get_locale
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import force_locale, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 
 from petition.abuse.defences import form_time
-from petition.core import countries
+from petition.core import countries, spreadsheets
 from petition.core.db import StateError
 from petition.core.extensions import db, limiter
 from petition.core.http import public_cache
 from petition.events import calendars, defences, posters, worldmap
 from petition.events import operations as events
-from petition.events.forms import HostForm, RsvpForm
+from petition.events.forms import EditForm, HostForm, MessageForm, RsvpForm, edit_data
 from petition.events.models import Event, Rsvp
 from petition.jobs import runner as jobs
 
@@ -138,31 +147,10 @@ def day(slug):
 def day_ics(slug):
     day = public_day(slug)
     body = calendars.calendar_bytes(
-        [calendar_event(e) for e in events.approved_events(day)], name=day.title
+        [events.calendar_entry(e, current_app.config) for e in events.approved_events(day)],
+        name=day.title,
     )
     return calendar_response(body, day.slug)
-
-
-def calendar_event(event, with_address=False):
-    """The calendar entry of an event: its address only where it is public (or for attendees)."""
-    config = current_app.config
-    address = event.address if with_address else event.public_address
-    location = ", ".join(p for p in (event.venue, address, event.city) if p)
-    if event.mode == "online" and with_address and not location:
-        location = event.online_url
-    return calendars.CalendarEvent(
-        uid=calendars.uid_for(event.id, config["PUBLIC_URL"].split("//")[-1].split("/")[0]),
-        sequence=event.sequence,
-        title=event.title,
-        starts_at=event.starts_at,
-        ends_at=event.ends_at,
-        timezone=event.timezone,
-        location=location,
-        url=events.event_url(config, event),
-        description=event.description,
-        cancelled=event.state == "cancelled",
-        updated_at=event.updated_at,
-    )
 
 
 def calendar_response(body, name):
@@ -184,30 +172,7 @@ def host(slug):
         return render_template("events/host.html", day=day, form=form)
     if not form.validate():
         return render_template("events/host.html", day=day, form=form), 400
-    place = form.place
-    data = events.EventData(
-        title=form.title.data,
-        host_name=form.host_name.data,
-        host_email=form.checked_email,
-        mode=form.mode.data,
-        country=form.country.data,
-        timezone=form.zone,
-        starts_at=form.starts_utc,
-        ends_at=form.ends_utc,
-        venue=form.venue.data or "",
-        address=form.address.data or "",
-        address_visibility=form.address_visibility.data or "public",
-        city=form.city.data or (place.name if place else ""),
-        lat=place.lat if place else None,
-        lon=place.lon if place else None,
-        online_url=form.online_url.data or "",
-        capacity=form.capacity.data,
-        description=form.description.data or "",
-        accessibility=form.accessibility.data or "",
-        details_to_come=bool(form.details_to_come.data),
-        language=language(),
-        ip=request.remote_addr,
-    )
+    data = form.event_data(form.checked_email, language(), request.remote_addr)
     held = defences.hold_reason(
         {"honeypot": form.website.data, "t": form.t.data},
         current_app.config,
@@ -245,32 +210,131 @@ def confirm(token):
     return render_template("events/confirmed.html", outcome=outcome, event=event)
 
 
+def manage_token(token):
+    """The event behind a manage link, or None."""
+    found = events.find_token(token, "manage")
+    return found.event if found is not None else None
+
+
+def invalid_link():
+    return render_template("signing/link_invalid.html"), 404
+
+
 @bp.get("/events/manage/<token>")
 @link_limit
 def manage(token):
-    found = events.find_token(token, "manage")
-    if found is None:
-        return render_template("signing/link_invalid.html"), 404
-    event = found.event
-    return render_template(
-        "events/manage.html",
-        token=token,
-        event=event,
-        attending=events.attendees(event),
-        waiting=events.attendees(event, states=("waiting",)),
-        local=events.local,
+    event = manage_token(token)
+    if event is None:
+        return invalid_link()
+    return render_manage(token, event, MessageForm())
+
+
+def render_manage(token, event, message_form, status=200):
+    return (
+        render_template(
+            "events/manage.html",
+            token=token,
+            event=event,
+            attending=events.attendees(event),
+            waiting=events.attendees(event, states=("waiting",)),
+            message_form=message_form,
+            messages_left=events.messages_left(event, current_app.config),
+        ),
+        status,
     )
+
+
+@bp.route("/events/manage/<token>/edit", methods=["GET", "POST"])
+@link_limit
+def manage_edit(token):
+    event = manage_token(token)
+    if event is None:
+        return invalid_link()
+    if event.state == "cancelled":
+        flash(_("This event is cancelled: it can no longer be changed."), "error")
+        return redirect(url_for("events.manage", token=token), code=303)
+    form = EditForm(
+        day=event.day,
+        language=language(),
+        data=edit_data(event) if request.method == "GET" else None,
+    )
+    if request.method == "GET" or not form.validate():
+        status = 200 if request.method == "GET" else 400
+        return render_template("events/edit.html", token=token, event=event, form=form), status
+    changed = events.edit_event(
+        event, form.event_data(None, event.language, event.ip), current_app.config
+    )
+    commit_and_wake()
+    if changed:
+        flash(_("Your changes are saved."), "info")
+    else:
+        flash(_("Nothing had changed."), "info")
+    return redirect(url_for("events.manage", token=token), code=303)
 
 
 @bp.post("/events/manage/<token>/cancel")
 @link_limit
 def manage_cancel(token):
-    found = events.find_token(token, "manage")
-    if found is None:
-        return render_template("signing/link_invalid.html"), 404
-    events.cancel_event(found.event, current_app.config)
+    event = manage_token(token)
+    if event is None:
+        return invalid_link()
+    events.cancel_event(event, current_app.config)
     commit_and_wake()
     return redirect(url_for("events.manage", token=token), code=303)
+
+
+@bp.post("/events/manage/<token>/message")
+@link_limit
+def manage_message(token):
+    event = manage_token(token)
+    if event is None:
+        return invalid_link()
+    form = MessageForm()
+    if event.state != "approved":
+        flash(_("You can write to attendees once the event is on the map."), "error")
+        return redirect(url_for("events.manage", token=token), code=303)
+    if not form.validate():
+        return render_manage(token, event, form, 400)
+    try:
+        sent = events.message_attendees(
+            event,
+            form.subject.data,
+            form.body.data,
+            current_app.config,
+            include_waiting=bool(form.include_waiting.data),
+        )
+    except events.MessageLimit:
+        db.session.rollback()
+        form.body.errors = [
+            _("You have written to attendees as often as we allow for today. Try again tomorrow.")
+        ]
+        return render_manage(token, event, form, 429)
+    commit_and_wake()
+    flash(
+        ngettext(
+            "Your message is on its way to %(count)s person.",
+            "Your message is on its way to %(count)s people.",
+            sent,
+            count=format_decimal(sent),
+        ),
+        "info",
+    )
+    return redirect(url_for("events.manage", token=token), code=303)
+
+
+@bp.get("/events/manage/<token>/attendees.csv")
+@link_limit
+def manage_attendees_csv(token):
+    event = manage_token(token)
+    if event is None:
+        return invalid_link()
+    rows = list(events.attendee_rows(event))
+    body = "".join(spreadsheets.csv_chunks(events.ATTENDEE_COLUMNS, rows))
+    response = current_app.response_class(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="event-{event.id}-attendees.csv"'
+    )
+    return response
 
 
 @bp.get("/events/<int:event_id>")
@@ -300,7 +364,9 @@ def render_event(event, form, status=200):
 @bp.get("/events/<int:event_id>.ics")
 def event_ics(event_id):
     event = public_event(event_id)
-    body = calendars.calendar_bytes([calendar_event(event)], name=event.title)
+    body = calendars.calendar_bytes(
+        [events.calendar_entry(event, current_app.config)], name=event.title
+    )
     return calendar_response(body, f"event-{event.id}")
 
 
