@@ -266,6 +266,8 @@ PATH_VALUES = {
     "signature_id": 1,
     "entry_id": 1,
     "event_id": 1,
+    "photo_id": 1,
+    "name": "n" * 24 + ".jpg",
 }
 
 

@@ -74,6 +74,12 @@ DEFAULTS = {
     # A host writes to their attendees at most EVENT_MESSAGE_LIMIT times per window.
     "EVENT_MESSAGE_LIMIT": 3,
     "EVENT_MESSAGE_WINDOW_SECONDS": 86400,
+    # Report-back photos: per event, and per file (bytes as sent, pixels as decoded); each is
+    # re-encoded at most PHOTO_MAX_SIDE pixels on its longer side.
+    "PHOTOS_PER_EVENT": 6,
+    "PHOTO_MAX_BYTES": 10_000_000,
+    "PHOTO_MAX_PIXELS": 40_000_000,
+    "PHOTO_MAX_SIDE": 2000,
     # Set from REDIS_URL when that is set, else one cache per process.
     "CACHE_TYPE": None,
     "CACHE_KEY_PREFIX": "petition:",

@@ -8,6 +8,7 @@ import zoneinfo
 from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -385,6 +386,13 @@ class MessageForm(Base):
     include_waiting = BooleanField(
         _l("Also send it to people on the wait list"), validators=[checkbox]
     )
+
+
+class PhotoForm(Base):
+    """Report-back photos: the files are checked by core/uploads.py, not here."""
+
+    photos = MultipleFileField(_l("Photos (JPEG or PNG)"))
+    caption = name_field(_l("Caption (optional)"), required=False, max_length=300)
 
 
 class RsvpForm(Base):

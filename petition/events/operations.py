@@ -12,16 +12,28 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
+from petition.core import uploads
 from petition.core.db import StateError, utcnow
 from petition.core.emails import Email
 from petition.core.extensions import db
 from petition.core.spreadsheets import iso
 from petition.core.urls import public_url
 from petition.events import calendars
-from petition.events.models import DayOfAction, Event, EventMessage, EventToken, Rsvp, TrustedHost
+from petition.events.models import (
+    DayOfAction,
+    Event,
+    EventMessage,
+    EventPhoto,
+    EventToken,
+    Rsvp,
+    TrustedHost,
+)
 from petition.mail import outbox as mail
+
+PHOTO_STATES_ALL = ("pending", "approved", "rejected")
 
 
 class DayClosed(Exception):
@@ -487,6 +499,113 @@ def attendee_rows(event):
             rsvp.state,
             iso(rsvp.created_at),
         )
+
+
+# -- report-back photos ---------------------------------------------------------------------
+
+
+class PhotoRefused(Exception):
+    """The event takes no photo now; .message says why (translated at render)."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def photos_open(event, now=None):
+    """Photos are a report back: from the event's start, on a public event."""
+    return event.state == "approved" and event.starts_at <= (now or utcnow())
+
+
+def photos_of(event, states=PHOTO_STATES_ALL):
+    return (
+        db.session.execute(
+            select(EventPhoto)
+            .where(EventPhoto.event_id == event.id, EventPhoto.state.in_(states))
+            .order_by(EventPhoto.id)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def add_photo(event, data, caption, config):
+    """Re-encode an upload and keep it, pending staff review. Raises UploadError, PhotoRefused.
+
+    The files are written before the row is committed: the caller removes them
+    (discard_files) if its commit fails, so no row points at a missing file.
+    """
+    if not photos_open(event):
+        raise PhotoRefused(_l("Photos can be added once the event has started."))
+    # Two uploads at once must not both take the last place: queue on the event's row.
+    lock_places(event.id)
+    kept = len(photos_of(event, ("pending", "approved")))
+    if kept >= config["PHOTOS_PER_EVENT"]:
+        raise PhotoRefused(
+            _l("An event can have at most %(num)s photos.", num=config["PHOTOS_PER_EVENT"])
+        )
+    clean = uploads.reencode(
+        data,
+        max_bytes=config["PHOTO_MAX_BYTES"],
+        max_pixels=config["PHOTO_MAX_PIXELS"],
+        max_side=config["PHOTO_MAX_SIDE"],
+    )
+    folder = config["UPLOAD_DIR"]
+    photo = EventPhoto(
+        event_id=event.id,
+        file_name=uploads.store(folder, clean.image),
+        thumb_name=uploads.store(folder, clean.thumbnail),
+        width=clean.width,
+        height=clean.height,
+        caption=caption or "",
+        state="pending",
+    )
+    db.session.add(photo)
+    db.session.flush()
+    return photo
+
+
+def discard_files(photos, config):
+    for photo in photos:
+        uploads.remove(config["UPLOAD_DIR"], photo.file_name, photo.thumb_name)
+
+
+def review_photo(photo, approved, config):
+    """Staff approve a photo (public in the gallery) or reject it (its files are deleted)."""
+    # A rejected photo's files are gone: it cannot come back, only be uploaded again.
+    if photo.state == "rejected" or (approved and photo.state == "approved"):
+        return False
+    photo.state = "approved" if approved else "rejected"
+    photo.reviewed_at = utcnow()
+    if not approved:
+        discard_files([photo], config)
+    return True
+
+
+def delete_photo(photo, config):
+    """The host takes a photo down: row and files."""
+    discard_files([photo], config)
+    db.session.delete(photo)
+
+
+def gallery(day, limit=60):
+    """The day's approved photos, newest first, with their events."""
+    return db.session.execute(
+        select(EventPhoto, Event)
+        .join(Event, Event.id == EventPhoto.event_id)
+        .where(Event.day_id == day.id, Event.state == "approved", EventPhoto.state == "approved")
+        .order_by(EventPhoto.reviewed_at.desc(), EventPhoto.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def pending_photos(day):
+    return db.session.execute(
+        select(EventPhoto, Event)
+        .join(Event, Event.id == EventPhoto.event_id)
+        .where(Event.day_id == day.id, EventPhoto.state == "pending")
+        .order_by(EventPhoto.id)
+    ).all()
 
 
 def event_url(config, event):

@@ -48,22 +48,27 @@ def rows_query(petition_id, where=()):
 def csv_chunks(petition_id, where=(), rows_per_chunk=500):
     """Yield the CSV text a chunk at a time: a UTF-8 BOM (for Excel), the header, the rows."""
     # A generator function, so the query runs when the response streams (inside its
-    # stream_with_context), not when the view builds the response.
-    rows = (
-        (
-            name,
-            email,
-            country,
-            city,
-            postcode,
-            "yes" if updates else "no",
-            source,
-            state,
-            iso(created),
-            iso(confirmed),
+    # stream_with_context), not when the view builds the response; and its server-side cursor
+    # is closed however the streaming ends (a client that hangs up half-way included).
+    result = db.session.execute(rows_query(petition_id, where))
+    try:
+        rows = (
+            (
+                name,
+                email,
+                country,
+                city,
+                postcode,
+                "yes" if updates else "no",
+                source,
+                state,
+                iso(created),
+                iso(confirmed),
+            )
+            for name, email, country, city, postcode, updates, source, state, created, confirmed in (
+                result
+            )
         )
-        for name, email, country, city, postcode, updates, source, state, created, confirmed in (
-            db.session.execute(rows_query(petition_id, where))
-        )
-    )
-    yield from spreadsheets.csv_chunks(COLUMNS, rows, rows_per_chunk)
+        yield from spreadsheets.csv_chunks(COLUMNS, rows, rows_per_chunk)
+    finally:
+        result.close()

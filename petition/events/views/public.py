@@ -13,20 +13,30 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import force_locale, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from petition.abuse.defences import form_time
-from petition.core import countries, spreadsheets
+from petition.core import countries, spreadsheets, uploads
 from petition.core.db import StateError
-from petition.core.extensions import db, limiter
+from petition.core.extensions import csrf, db, limiter
 from petition.core.http import public_cache
 from petition.events import calendars, defences, posters, worldmap
 from petition.events import operations as events
-from petition.events.forms import EditForm, HostForm, MessageForm, RsvpForm, edit_data
-from petition.events.models import Event, Rsvp
+from petition.events.forms import (
+    EditForm,
+    HostForm,
+    MessageForm,
+    PhotoForm,
+    RsvpForm,
+    edit_data,
+)
+from petition.events.models import Event, EventPhoto, Rsvp
 from petition.jobs import runner as jobs
 
 bp = Blueprint("events", __name__)
@@ -38,8 +48,14 @@ link_limit = limiter.shared_limit(lambda: current_app.config["CONFIRM_LIMIT"], s
 CACHEABLE = {"events.day", "events.day_ics", "events.event_ics", "events.api_day", "events.poster"}
 
 
+# Photos say for themselves how long they keep (a public photo's name never changes bytes).
+SELF_CACHED = {"events.photo", "events.manage_photo_file"}
+
+
 @bp.after_request
 def caching(response):
+    if request.endpoint in SELF_CACHED and response.status_code == 200:
+        return response
     if request.endpoint in CACHEABLE:
         return public_cache(response)
     response.headers["Cache-Control"] = "no-store"
@@ -140,6 +156,7 @@ def day(slug):
         dates=dates,
         local=events.local,
         world=world,
+        photos=events.gallery(day),
     )
 
 
@@ -229,7 +246,7 @@ def manage(token):
     return render_manage(token, event, MessageForm())
 
 
-def render_manage(token, event, message_form, status=200):
+def render_manage(token, event, message_form, status=200, photo_form=None):
     return (
         render_template(
             "events/manage.html",
@@ -239,6 +256,9 @@ def render_manage(token, event, message_form, status=200):
             waiting=events.attendees(event, states=("waiting",)),
             message_form=message_form,
             messages_left=events.messages_left(event, current_app.config),
+            photo_form=photo_form or PhotoForm(),
+            photos=events.photos_of(event, ("pending", "approved")),
+            photos_open=events.photos_open(event),
         ),
         status,
     )
@@ -334,6 +354,133 @@ def manage_attendees_csv(token):
     response.headers["Content-Disposition"] = (
         f'attachment; filename="event-{event.id}-attendees.csv"'
     )
+    return response
+
+
+@bp.before_request
+def allow_photo_upload():
+    """Raise the body limit for a photo upload behind a valid manage link, and only there.
+
+    Every other request keeps MAX_CONTENT_LENGTH; the upload view checks its own CSRF token,
+    as the global check would read the body under the small limit first.
+    """
+    if request.endpoint != "events.manage_photos" or request.method != "POST":
+        return None
+    if manage_token(request.view_args.get("token")) is None:
+        return invalid_link()
+    config = current_app.config
+    # Room for the multipart envelope and the caption around the files.
+    limit = config["PHOTO_MAX_BYTES"] * config["PHOTOS_PER_EVENT"] + 64 * 1024
+    if request.content_length is not None and request.content_length > limit:
+        return too_large_photos()
+    request.max_content_length = limit
+    return None
+
+
+def too_large_photos():
+    message = _(
+        "The photos are too large together. Send them one at a time, each under %(limit)s MB.",
+        limit=f"{current_app.config['PHOTO_MAX_BYTES'] / 1_000_000:g}",
+    )
+    return render_template("core/error.html", title=_("Too large"), message=message), 413
+
+
+@bp.post("/events/manage/<token>/photos")
+@csrf.exempt
+@link_limit
+def manage_photos(token):
+    event = manage_token(token)
+    form = PhotoForm()
+    try:
+        valid = form.validate()
+        files = [f for f in (form.photos.data or []) if f and f.filename]
+    except RequestEntityTooLarge:
+        return too_large_photos()
+    if not valid:
+        return render_manage(token, event, MessageForm(), 400, photo_form=form)
+    if not files:
+        form.photos.errors = [_("Choose at least one photo.")]
+        return render_manage(token, event, MessageForm(), 400, photo_form=form)
+    added = []
+    config = current_app.config
+    try:
+        for upload in files:
+            added.append(events.add_photo(event, upload.read(), form.caption.data, config))
+        db.session.commit()
+    except (uploads.UploadError, events.PhotoRefused) as exc:
+        db.session.rollback()
+        events.discard_files(added, config)
+        name = files[len(added)].filename
+        form.photos.errors = [
+            _("%(file)s: %(reason)s", file=name, reason=exc.message)
+            if len(files) > 1
+            else exc.message
+        ]
+        return render_manage(token, event, MessageForm(), 400, photo_form=form)
+    except BaseException:
+        db.session.rollback()
+        events.discard_files(added, config)
+        raise
+    flash(
+        ngettext(
+            "Thank you: %(count)s photo is waiting for our team to look at it.",
+            "Thank you: %(count)s photos are waiting for our team to look at them.",
+            len(added),
+            count=format_decimal(len(added)),
+        ),
+        "info",
+    )
+    return redirect(url_for("events.manage", token=token), code=303)
+
+
+@bp.post("/events/manage/<token>/photos/<int:photo_id>/delete")
+@link_limit
+def manage_photo_delete(token, photo_id):
+    event = manage_token(token)
+    if event is None:
+        return invalid_link()
+    photo = db.session.get(EventPhoto, photo_id)
+    if photo is None or photo.event_id != event.id:
+        abort(404)
+    events.delete_photo(photo, current_app.config)
+    db.session.commit()
+    flash(_("The photo is deleted."), "info")
+    return redirect(url_for("events.manage", token=token), code=303)
+
+
+@bp.get("/events/manage/<token>/photos/<name>")
+@link_limit
+def manage_photo_file(token, name):
+    """The host sees their own photos whatever their state."""
+    event = manage_token(token)
+    photo = photo_by_name(name)
+    if event is None or photo is None or photo.event_id != event.id:
+        abort(404)
+    return send_photo(name, public=False)
+
+
+@bp.get("/photos/<name>")
+@limiter.exempt  # static bytes under unguessable names: a gallery page asks for many at once
+def photo(name):
+    found = photo_by_name(name)
+    if found is None or found.state != "approved" or found.event.state != "approved":
+        abort(404)
+    return send_photo(name, public=True)
+
+
+def photo_by_name(name):
+    return db.session.execute(
+        select(EventPhoto).where(or_(EventPhoto.file_name == name, EventPhoto.thumb_name == name))
+    ).scalar_one_or_none()
+
+
+def send_photo(name, public):
+    path = uploads.path_of(current_app.config["UPLOAD_DIR"], name)
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", conditional=True, max_age=None)
+    # A photo's name never points at other bytes; a host's view of a pending one stays private.
+    response.headers["Cache-Control"] = "public, max-age=86400" if public else "private, no-store"
     return response
 
 

@@ -1,13 +1,14 @@
 """Days of action in the staff area: the list of days and the moderation queue of events."""
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
+from petition.core import uploads
 from petition.core.db import StateError
 from petition.core.extensions import db
 from petition.events import operations as events
-from petition.events.models import EVENT_STATES, DayOfAction, Event
+from petition.events.models import EVENT_STATES, DayOfAction, Event, EventPhoto
 from petition.jobs import runner as jobs
 from petition.staff import auth
 from petition.staff.views import bp
@@ -111,3 +112,52 @@ def cancel_event(event_id):
         jobs.wake(current_app)
         flash(_("Cancelled: %(title)s. Attendees are mailed.", title=event.title))
     return redirect(url_for("staff.day_events", slug=event.day.slug), code=303)
+
+
+@bp.get("/days/<slug>/photos")
+@auth.staff_required()
+def day_photos(slug):
+    day = events.day_by_slug(slug, public=False)
+    if day is None:
+        return render_template("core/error.html", code=404), 404
+    return render_template(
+        "events/staff/photos.html",
+        day=day,
+        pending=events.pending_photos(day),
+        approved=events.gallery(day, limit=200),
+    )
+
+
+@bp.get("/photos/<name>")
+@auth.staff_required()
+def photo_file(name):
+    """Staff see photos whatever their state (the public route serves approved ones only)."""
+    photo = db.session.execute(
+        select(EventPhoto).where(or_(EventPhoto.file_name == name, EventPhoto.thumb_name == name))
+    ).scalar_one_or_none()
+    path = uploads.path_of(current_app.config["UPLOAD_DIR"], name) if photo else None
+    if path is None:
+        return render_template("core/error.html", code=404), 404
+    response = send_file(path, mimetype="image/jpeg", max_age=None)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/photos/<int:photo_id>/review")
+@auth.staff_required()
+def review_photo(photo_id):
+    photo = db.session.get(EventPhoto, photo_id)
+    if photo is None:
+        return render_template("core/error.html", code=404), 404
+    approved = request.form.get("decision") == "approve"
+    slug = photo.event.day.slug
+    if events.review_photo(photo, approved, current_app.config):
+        auth.audit(
+            "photo.approve" if approved else "photo.reject",
+            photo_id=photo.id,
+            event_id=photo.event_id,
+            day=slug,
+        )
+        db.session.commit()
+        flash(_("Photo approved: it is in the gallery.") if approved else _("Photo rejected."))
+    return redirect(url_for("staff.day_photos", slug=slug), code=303)
