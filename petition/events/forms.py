@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
+    DateField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -31,7 +32,14 @@ from petition.core.forms import (
     plain_text,
 )
 from petition.events import gazetteer
-from petition.events.operations import EventData, LocalTimeError, local, to_utc
+from petition.events.operations import (
+    SLUG_PATTERN,
+    EventData,
+    LocalTimeError,
+    local,
+    slug_taken,
+    to_utc,
+)
 
 cached_translations = CachedTranslations()
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -393,6 +401,97 @@ class PhotoForm(Base):
 
     photos = MultipleFileField(_l("Photos (JPEG or PNG)"))
     caption = name_field(_l("Caption (optional)"), required=False, max_length=300)
+
+
+class DayForm(FlaskForm):
+    """Staff's form for a day of action (new and edit)."""
+
+    title = name_field(_l("Title"))
+    starts_on = DateField(_l("First day"), validators=[DataRequired(_l("Please give a date."))])
+    ends_on = DateField(_l("Last day (empty: one day)"), validators=[Optional()])
+    petition = SelectField(_l("Petition (optional)"), validate_choice=False)
+    toolkit = TextAreaField(
+        _l("Host toolkit (Markdown)"),
+        filters=[multiline],
+        validators=[Optional(), Length(max=20000), text_block],
+    )
+    requirements = TextAreaField(
+        _l("Host requirements (one a line; hosts tick each)"),
+        filters=[multiline],
+        validators=[Optional(), Length(max=5000), text_block],
+    )
+    slogans = TextAreaField(
+        _l("Poster slogans (one a line)"),
+        filters=[multiline],
+        validators=[Optional(), Length(max=2000), text_block],
+    )
+    approval_required = BooleanField(
+        _l("Events need our approval before they are public"), default=True
+    )
+    state = SelectField(
+        _l("State"),
+        choices=[
+            Choice("draft", _l("Draft (not public)")),
+            Choice("open", _l("Open (hosts can add events)")),
+            Choice("closed", _l("Closed (public, no new events)")),
+        ],
+    )
+
+    def __init__(self, *args, petitions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.petition.choices = [("", _l("None"))] + [(str(p.id), p.title) for p in petitions]
+        self.petition_ids = {str(p.id) for p in petitions}
+
+    def validate_petition(self, field):
+        if field.data and field.data not in self.petition_ids:
+            raise ValidationError(_l("Please choose a petition from the list."))
+
+    def validate_ends_on(self, field):
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError(_l("The last day cannot be before the first."))
+
+    def values(self):
+        return {
+            "title": self.title.data,
+            "starts_on": self.starts_on.data,
+            "ends_on": self.ends_on.data or self.starts_on.data,
+            "petition_id": int(self.petition.data) if self.petition.data else None,
+            "toolkit": self.toolkit.data or "",
+            "requirements": self.requirements.data or "",
+            "slogans": self.slogans.data or "",
+            "approval_required": bool(self.approval_required.data),
+            "state": self.state.data,
+        }
+
+
+class NewDayForm(DayForm):
+    slug = StringField(
+        _l("Slug (the address: /days/slug)"),
+        filters=[strip],
+        validators=[DataRequired(_l("Please choose a slug.")), Length(max=100)],
+    )
+
+    def validate_slug(self, field):
+        if not SLUG_PATTERN.fullmatch(field.data):
+            raise ValidationError(
+                _l("Use lower-case letters, digits and single hyphens, e.g. speak-out.")
+            )
+        if slug_taken(field.data):
+            raise ValidationError(_l("Another day of action already has this slug."))
+
+
+def day_data(day):
+    return {
+        "title": day.title,
+        "starts_on": day.starts_on,
+        "ends_on": day.ends_on,
+        "petition": str(day.petition_id) if day.petition_id else "",
+        "toolkit": day.toolkit,
+        "requirements": day.requirements,
+        "slogans": day.slogans,
+        "approval_required": day.approval_required,
+        "state": day.state,
+    }
 
 
 class RsvpForm(Base):

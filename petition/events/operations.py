@@ -6,6 +6,7 @@ tokens and its mail land together or not at all.
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from petition.core import uploads
 from petition.core.db import StateError, utcnow
@@ -70,6 +71,47 @@ def create_day(
     db.session.add(day)
     db.session.flush()
     return day
+
+
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+DAY_FIELDS = (
+    "title",
+    "starts_on",
+    "ends_on",
+    "petition_id",
+    "toolkit",
+    "requirements",
+    "slogans",
+    "approval_required",
+    "state",
+)
+# Where a day may go: a draft opens, an open day closes or reopens; nothing returns to draft
+# once hosts may have seen it.
+DAY_MOVES = {"draft": {"draft", "open"}, "open": {"open", "closed"}, "closed": {"closed", "open"}}
+
+
+def slug_taken(slug):
+    return db.session.execute(select(DayOfAction.id).where(DayOfAction.slug == slug)).first()
+
+
+def update_day(day, values):
+    """Staff's edit of a day of action; returns the changed field names."""
+    if values.get("state", day.state) not in DAY_MOVES[day.state]:
+        raise StateError(f"a day that is {day.state} cannot become {values['state']}")
+    starts = values.get("starts_on", day.starts_on)
+    ends = values.get("ends_on", day.ends_on) or starts
+    if ends < starts:
+        raise StateError("the day of action ends before it starts")
+    values = {**values, "ends_on": ends}
+    for key in ("requirements", "slogans"):
+        if key in values:
+            values[key] = "\n".join(x.strip() for x in values[key].splitlines() if x.strip())
+    changed = [k for k in DAY_FIELDS if k in values and getattr(day, k) != values[k]]
+    for key in changed:
+        setattr(day, key, values[key])
+    if changed:
+        day.updated_at = utcnow()
+    return changed
 
 
 def day_by_slug(slug, public=True):
@@ -247,6 +289,31 @@ def confirm_host(plain, config):
         approve(event, config)
         return "approved", event
     return "pending", event
+
+
+def trust_host(canonical_email, note="", added_by=""):
+    """Events of this host skip approval from now on; returns False if already trusted."""
+    if is_trusted(canonical_email):
+        return False
+    db.session.add(TrustedHost(canonical_email=canonical_email, note=note, added_by=added_by))
+    db.session.flush()
+    return True
+
+
+def untrust_host(canonical_email):
+    return bool(
+        db.session.execute(
+            delete(TrustedHost).where(TrustedHost.canonical_email == canonical_email)
+        ).rowcount
+    )
+
+
+def trusted_hosts():
+    return (
+        db.session.execute(select(TrustedHost).order_by(TrustedHost.created_at.desc()))
+        .scalars()
+        .all()
+    )
 
 
 def is_trusted(canonical_email):

@@ -54,20 +54,14 @@ def csv_chunks(petition_id, where=(), rows_per_chunk=500):
     try:
         rows = (
             (
-                name,
-                email,
-                country,
-                city,
-                postcode,
-                "yes" if updates else "no",
-                source,
-                state,
-                iso(created),
-                iso(confirmed),
+                *row[:5],
+                "yes" if row.updates else "no",
+                row.source,
+                row.state,
+                iso(row.created_at),
+                iso(row.confirmed_at),
             )
-            for name, email, country, city, postcode, updates, source, state, created, confirmed in (
-                result
-            )
+            for row in result
         )
         yield from spreadsheets.csv_chunks(COLUMNS, rows, rows_per_chunk)
     finally:

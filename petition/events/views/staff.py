@@ -1,15 +1,34 @@
-"""Days of action in the staff area: the list of days and the moderation queue of events."""
+"""Days of action in the staff area: days, their dashboards and exports, the moderation queue
+of events (approve, reject, edit, cancel, trust a host) and of photos."""
 
-from flask import current_app, flash, redirect, render_template, request, send_file, url_for
+import datetime as dt
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from petition.core import uploads
+from petition.core import countries, spreadsheets, uploads
 from petition.core.db import StateError
 from petition.core.extensions import db
 from petition.events import operations as events
-from petition.events.models import EVENT_STATES, DayOfAction, Event, EventPhoto
+from petition.events import reports
+from petition.events.forms import DayForm, EditForm, NewDayForm, day_data, edit_data
+from petition.events.models import EVENT_STATES, DayOfAction, Event, EventPhoto, TrustedHost
 from petition.jobs import runner as jobs
+from petition.petitions.charts import bar_chart
+from petition.petitions.models import Petition
 from petition.staff import auth
 from petition.staff.views import bp
 
@@ -28,6 +47,129 @@ def days():
     return render_template("events/staff/days.html", days=rows.all(), pending=counts)
 
 
+def staff_day(slug):
+    return events.day_by_slug(slug, public=False)
+
+
+def not_found():
+    return render_template("core/error.html", code=404), 404
+
+
+def petition_choices():
+    return db.session.execute(select(Petition).order_by(Petition.created_at.desc())).scalars()
+
+
+@bp.route("/days/new", methods=["GET", "POST"])
+@auth.staff_required()
+def new_day():
+    form = NewDayForm(petitions=petition_choices())
+    if request.method == "POST" and form.validate():
+        values = form.values()
+        day = events.create_day(
+            form.slug.data,
+            values["title"],
+            values["starts_on"],
+            values["ends_on"],
+            petition=db.session.get(Petition, values["petition_id"])
+            if values["petition_id"]
+            else None,
+            toolkit=values["toolkit"],
+            requirements=values["requirements"].splitlines(),
+            slogans=values["slogans"].splitlines(),
+            approval_required=values["approval_required"],
+            state=values["state"],
+        )
+        auth.audit("day.create", day=day.slug, state=day.state)
+        db.session.commit()
+        flash(_("Day of action created."))
+        return redirect(url_for("staff.day_dashboard", slug=day.slug), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("events/staff/day_form.html", form=form, day=None), status
+
+
+@bp.route("/days/<slug>/edit", methods=["GET", "POST"])
+@auth.staff_required()
+def edit_day(slug):
+    day = staff_day(slug)
+    if day is None:
+        return not_found()
+    form = DayForm(
+        petitions=petition_choices(), data=day_data(day) if request.method == "GET" else None
+    )
+    if request.method == "POST" and form.validate():
+        try:
+            changed = events.update_day(day, form.values())
+        except StateError as exc:
+            db.session.rollback()
+            form.state.errors = [str(exc)]
+        else:
+            if changed:
+                auth.audit("day.edit", day=day.slug, fields=changed)
+            db.session.commit()
+            flash(_("Changes saved.") if changed else _("Nothing changed."))
+            return redirect(url_for("staff.day_dashboard", slug=day.slug), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("events/staff/day_form.html", form=form, day=day), status
+
+
+@bp.get("/days/<slug>")
+@auth.staff_required()
+def day_dashboard(slug):
+    day = staff_day(slug)
+    if day is None:
+        return not_found()
+    per_day = reports.rsvps_per_day(day)
+    approved = events.approved_events(day)
+    return render_template(
+        "events/staff/dashboard.html",
+        day=day,
+        states=reports.state_counts(day),
+        rsvps=reports.rsvp_counts(day),
+        headline=events.headline(approved),
+        by_country=reports.by_country(day),
+        per_day=per_day,
+        chart=bar_chart(per_day),
+        edited=db.session.execute(
+            select(func.count()).where(
+                Event.day_id == day.id, Event.state == "approved", Event.edited_at.is_not(None)
+            )
+        ).scalar_one(),
+        pending_photos=len(events.pending_photos(day)),
+        country_name=countries.name,
+    )
+
+
+def csv_download(day, kind, columns, rows):
+    auth.audit(f"day.export_{kind}", day=day.slug)
+    # The audit entry commits before the first byte: the export is on record even if the
+    # download is cut off.
+    db.session.commit()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M")
+    return Response(
+        stream_with_context(spreadsheets.csv_chunks(columns, rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{day.slug}-{kind}-{stamp}.csv"'},
+    )
+
+
+@bp.get("/days/<slug>/events.csv")
+@auth.staff_required()
+def day_events_csv(slug):
+    day = staff_day(slug)
+    if day is None:
+        return not_found()
+    return csv_download(day, "events", reports.EVENT_COLUMNS, reports.event_rows(day))
+
+
+@bp.get("/days/<slug>/rsvps.csv")
+@auth.staff_required()
+def day_rsvps_csv(slug):
+    day = staff_day(slug)
+    if day is None:
+        return not_found()
+    return csv_download(day, "rsvps", reports.RSVP_COLUMNS, reports.rsvp_rows(day))
+
+
 @bp.get("/days/<slug>/events")
 @auth.staff_required()
 def day_events(slug):
@@ -35,10 +177,14 @@ def day_events(slug):
     if day is None:
         return render_template("core/error.html", code=404), 404
     state = request.args.get("state", "pending")
-    state = state if state in EVENT_STATES else "pending"
-    rows = db.session.execute(
-        select(Event).where(Event.day_id == day.id, Event.state == state).order_by(Event.created_at)
-    ).scalars()
+    state = state if state in (*EVENT_STATES, "edited") else "pending"
+    query = select(Event).where(Event.day_id == day.id)
+    if state == "edited":
+        query = query.where(Event.state == "approved", Event.edited_at.is_not(None))
+    else:
+        query = query.where(Event.state == state)
+    rows = db.session.execute(query.order_by(Event.created_at)).scalars()
+    trusted = set(db.session.execute(select(TrustedHost.canonical_email)).scalars())
     by_state = dict(
         db.session.execute(
             select(Event.state, func.count()).where(Event.day_id == day.id).group_by(Event.state)
@@ -51,7 +197,97 @@ def day_events(slug):
         state=state,
         by_state=by_state,
         states=EVENT_STATES,
+        trusted=trusted,
+        edited=db.session.execute(
+            select(func.count()).where(
+                Event.day_id == day.id, Event.state == "approved", Event.edited_at.is_not(None)
+            )
+        ).scalar_one(),
     )
+
+
+@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
+@auth.staff_required()
+def edit_event(event_id):
+    event = moderated_event(event_id)
+    if event is None:
+        return not_found()
+    if event.state == "cancelled":
+        flash(_("A cancelled event is not edited."), "error")
+        return redirect(url_for("staff.day_events", slug=event.day.slug, state="cancelled"), 303)
+    form = EditForm(
+        day=event.day,
+        language=str(get_locale() or "en").split("_")[0],
+        data=edit_data(event) if request.method == "GET" else None,
+    )
+    if request.method == "POST" and form.validate():
+        changed = events.edit_event(
+            event,
+            form.event_data(None, event.language, event.ip),
+            current_app.config,
+            by_staff=True,
+        )
+        if changed:
+            auth.audit("event.edit", event_id=event.id, day=event.day.slug, fields=changed)
+        db.session.commit()
+        jobs.wake(current_app)
+        flash(_("Changes saved.") if changed else _("Nothing changed."))
+        return redirect(url_for("staff.day_events", slug=event.day.slug, state=event.state), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("events/staff/edit.html", form=form, event=event), status
+
+
+@bp.post("/events/<int:event_id>/reviewed")
+@auth.staff_required()
+def reviewed_event(event_id):
+    """Staff have looked at a host's edit of a public event: it leaves the "edited" list."""
+    event = moderated_event(event_id)
+    if event is None:
+        return not_found()
+    if event.edited_at is not None:
+        event.edited_at = None
+        auth.audit("event.reviewed", event_id=event.id, day=event.day.slug)
+        db.session.commit()
+        flash(_("Marked as reviewed: %(title)s.", title=event.title))
+    return redirect(url_for("staff.day_events", slug=event.day.slug, state="edited"), code=303)
+
+
+@bp.post("/events/<int:event_id>/trust")
+@auth.staff_required()
+def trust_host(event_id):
+    """Trust the event's host: their next events skip approval; a pending one is approved."""
+    event = moderated_event(event_id)
+    if event is None:
+        return not_found()
+    if events.trust_host(
+        event.host_canonical_email, note=event.host_name, added_by=current_user.email
+    ):
+        auth.audit("host.trust", event_id=event.id, day=event.day.slug)
+    if event.state == "pending":
+        events.approve(event, current_app.config)
+        auth.audit("event.approve", event_id=event.id, day=event.day.slug, title=event.title)
+    db.session.commit()
+    jobs.wake(current_app)
+    flash(_("Trusted host: %(name)s's events now skip approval.", name=event.host_name))
+    return redirect(url_for("staff.day_events", slug=event.day.slug), code=303)
+
+
+@bp.get("/trusted-hosts")
+@auth.staff_required()
+def trusted_hosts():
+    return render_template("events/staff/trusted.html", hosts=events.trusted_hosts())
+
+
+@bp.post("/trusted-hosts/<int:host_id>/remove")
+@auth.staff_required()
+def untrust_host(host_id):
+    host = db.session.get(TrustedHost, host_id)
+    if host is not None:
+        events.untrust_host(host.canonical_email)
+        auth.audit("host.untrust", note=host.note)
+        db.session.commit()
+        flash(_("No longer trusted: %(name)s.", name=host.note or host.canonical_email))
+    return redirect(url_for("staff.trusted_hosts"), code=303)
 
 
 def moderated_event(event_id):
