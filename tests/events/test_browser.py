@@ -81,7 +81,7 @@ def test_host_confirm_approve_and_rsvp(server, browser):
     desk.click("button[type=submit]")
     desk.goto(f"{server.url}/staff/days/{DAY}/events")
     row = desk.locator("tr", has_text="Speak Out Galway")
-    row.locator("button", has_text="Approve").click()
+    row.get_by_role("button", name="Approve", exact=True).click()
     desk.wait_for_selector("text=Approved: Speak Out Galway.")
     staff.close()
 
