@@ -5,7 +5,9 @@ import re
 from tests.live import ROOT
 
 WIDGET = ROOT / "petition" / "static" / "embed" / "widget.js"
-SIZE_LIMIT = 8 * 1024
+# Two widgets in one script (a petition's count and a day of action's events), unminified;
+# about 5 KB once gzip'd by a proxy. A partner page pays this once, then from its cache.
+SIZE_LIMIT = 16 * 1024
 FRAME_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors *; base-uri 'none'"

@@ -45,6 +45,7 @@ def api_day(slug):
         slug=day.slug,
         title=day.title,
         state=day.state,
+        url=events.day_url(config, day),
         event_count=event_count,
         city_count=city_count,
         country_count=country_count,

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import force_locale, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
+from markupsafe import escape
 from sqlalchemy import or_, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -26,6 +27,7 @@ from petition.core import countries, spreadsheets, uploads
 from petition.core.db import StateError
 from petition.core.extensions import csrf, db, limiter
 from petition.core.http import public_cache
+from petition.core.urls import public_url
 from petition.events import calendars, defences, posters, worldmap
 from petition.events import operations as events
 from petition.events.forms import (
@@ -157,7 +159,28 @@ def day(slug):
         local=events.local,
         world=world,
         photos=events.gallery(day),
+        embed_snippets=embed_snippets(day),
     )
+
+
+def embed_snippets(day):
+    """Copy-paste code for partner sites: the script and the iframe of the day's events."""
+    config = current_app.config
+    title = escape(day.title)
+    return [
+        (
+            "script",
+            _('Widget (updates itself; add data-theme="dark" for the dark look)'),
+            f'<div data-day="{day.slug}"></div>\n'
+            f'<script src="{public_url(config, "embed", "widget.js")}" async></script>',
+        ),
+        (
+            "iframe",
+            _("Frame, where scripts are not allowed"),
+            f'<iframe src="{public_url(config, "embed", "days", day.slug)}" title="{title}" '
+            f'width="100%" height="420" style="border:0"></iframe>',
+        ),
+    ]
 
 
 @bp.get("/days/<slug>.ics")

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from petition.core.extensions import limiter
 from petition.core.http import public_cache
+from petition.events import operations as events
 from petition.partners.views.api import api_limit
 from petition.petitions import snapshots
 
@@ -80,6 +81,25 @@ def frame(slug):
     return public_cache(response)
 
 
+@bp.get("/days/<slug>")
+@api_limit
+def day_frame(slug):
+    """The day-of-action widget alone on a page, for an <iframe>."""
+    day = events.day_by_slug(slug)
+    theme = "dark" if request.args.get("theme") == "dark" else "light"
+    limit = request.args.get("limit", type=int)
+    body = render_template(
+        "partners/embed_day.html",
+        slug=slug,
+        theme=theme,
+        limit=limit if limit and 0 < limit <= 20 else None,
+        title=day.title if day else slug,
+    )
+    response = current_app.make_response((body, 200 if day else 404))
+    response.headers["Content-Security-Policy"] = FRAME_CSP
+    return public_cache(response)
+
+
 @bp.after_app_request
 def allow_framing(response):
     """Drop X-Frame-Options from the iframe page: CSP frame-ancestors says who may frame it.
@@ -88,6 +108,6 @@ def allow_framing(response):
     after the blueprints, so it runs before this hook (Flask runs after_request functions in
     reverse order of registration), and this hook has the last word.
     """
-    if request.endpoint == "embed.frame":
+    if request.endpoint in ("embed.frame", "embed.day_frame"):
         response.headers.pop("X-Frame-Options", None)
     return response

@@ -2,6 +2,9 @@
  * <div data-petition="SLUG"> with a live count card in an open shadow root. Options on the div:
  * data-theme="dark"; data-source="TAG" for the sign link (default: the page's hostname);
  * data-poll-seconds="N" (default 10, at least 1; 6x while the tab is hidden).
+ * It also fills each <div data-day="SLUG"> with a day of action: "N events in M cities and K
+ * countries" and the next events, each at its local time in its own zone, linked. Options:
+ * data-theme="dark"; data-limit="N" events (default 5, 1 to 20); data-poll-seconds (default 60).
  * Data reaches the DOM only as text and attributes. One request per petition on load, then
  * one count request per petition and interval, never two at once.
  */
@@ -43,6 +46,11 @@ a{display:inline-block;margin-top:.85em;padding:.55em 1.2em;border-radius:.45em;
 background:var(--ac);color:var(--on);font-weight:700;text-decoration:none}
 a:hover{filter:brightness(1.1)}a:focus-visible{outline:3px solid var(--fg);outline-offset:2px}
 .s{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.h{margin-bottom:.5em}.h strong{font-variant-numeric:tabular-nums}
+ul{list-style:none;margin:.4em 0 0;padding:0}li{padding:.45em 0;border-top:1px solid var(--bd)}
+li a,.e{all:unset;display:block;color:var(--ac);font-weight:700;cursor:pointer}
+li a:hover{text-decoration:underline}li a:focus-visible{outline:3px solid var(--fg)}
+.w{display:block;color:var(--mu);font-size:.9em}
 @media (prefers-reduced-motion:reduce){.f{transition:none}}`;
   // Constructed sheets pass a CSP without 'unsafe-inline'; <style> is the fallback.
   let sheet;
@@ -199,6 +207,164 @@ a:hover{filter:brightness(1.1)}a:focus-visible{outline:3px solid var(--fg);outli
     found.forEach(refresh);
   }
 
+  // --- days of action ----------------------------------------------------------------------
+  const days = new Map();
+  const when = (e) => {
+    try {
+      // The event's own clock and zone: 18:00 in Dublin reads 18:00 wherever the reader is.
+      return new Intl.DateTimeFormat(navigator.language, {
+        // dateStyle and timeStyle refuse timeZoneName: the parts are spelled out instead.
+        weekday: "short",
+        month: "short",
+        day: "numeric",
+        hour: "numeric",
+        minute: "2-digit",
+        timeZone: e.timezone,
+        timeZoneName: "short",
+      }).format(new Date(e.starts_at));
+    } catch (err) {
+      return e.starts_at;
+    }
+  };
+  let region = (code) => code;
+  try {
+    const names = new Intl.DisplayNames([navigator.language], { type: "region" });
+    region = (code) => names.of(code) || code;
+  } catch (e) {}
+  const safeUrl = (value) => {
+    try {
+      const url = new URL(value);
+      return /^https?:$/.test(url.protocol) ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  };
+
+  function buildDay(host) {
+    const root = host.attachShadow({ mode: "open" });
+    if (sheet && "adoptedStyleSheets" in root) root.adoptedStyleSheets = [sheet];
+    else add(root, "style").textContent = CSS;
+    const card = add(root, "div", "c");
+    const w = { host, msg: add(card, "p", "m"), body: add(card, "div") };
+    w.msg.textContent = "Loading events\u2026";
+    w.body.hidden = true;
+    w.title = add(w.body, "p", "t");
+    w.head = add(w.body, "p", "h");
+    w.list = add(w.body, "ul");
+    w.link = add(w.body, "a");
+    if (framed) {
+      w.link.target = "_blank";
+      w.link.rel = "noopener";
+    }
+    const limit = parseInt(host.getAttribute("data-limit"), 10);
+    w.limit = limit > 0 ? Math.min(limit, 20) : 5;
+    return w;
+  }
+
+  function counted(parent, n, one, many, attr) {
+    const strong = add(parent, "strong");
+    strong.textContent = fmt(n);
+    strong.setAttribute(attr, n);
+    parent.appendChild(document.createTextNode(` ${n === 1 ? one : many}`));
+  }
+
+  function showDay(d, w) {
+    const info = d.info;
+    w.title.textContent = info.title;
+    w.head.replaceChildren();
+    counted(w.head, info.event_count, "event", "events", "data-event-count");
+    w.head.appendChild(document.createTextNode(" in "));
+    counted(w.head, info.city_count, "city", "cities", "data-city-count");
+    w.head.appendChild(document.createTextNode(" and "));
+    counted(w.head, info.country_count, "country", "countries", "data-country-count");
+    const now = Date.now();
+    const next = info.events
+      .filter((e) => Date.parse(e.starts_at) >= now - 2 * 3600 * 1000)
+      .sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at))
+      .slice(0, w.limit);
+    w.list.replaceChildren();
+    for (const e of next) {
+      const item = add(w.list, "li");
+      item.setAttribute("data-event-id", e.id);
+      const href = safeUrl(e.url);
+      const a = add(item, href ? "a" : "span", href ? "" : "e");
+      a.textContent = e.title;
+      if (href) {
+        a.href = href;
+        if (framed) {
+          a.target = "_blank";
+          a.rel = "noopener";
+        }
+      }
+      const where = e.mode === "online" ? "Online" : [e.city, e.country && region(e.country)].filter(Boolean).join(", ");
+      const line = add(item, "span", "w");
+      line.textContent = `${where} \u00b7 ${e.details_to_come ? "Details to come" : when(e)}`;
+    }
+    if (!next.length) add(w.list, "li", "m").textContent = "No upcoming events yet.";
+    const page = safeUrl(info.url);
+    w.link.hidden = !page;
+    if (page) w.link.href = page;
+    w.link.textContent = info.state === "open" ? "Find or host an event" : "See every event";
+    w.msg.hidden = true;
+    w.body.hidden = false;
+  }
+
+  async function refreshDay(d) {
+    if (d.busy) return;
+    d.busy = true;
+    try {
+      const data = await get(`/api/days/${encodeURIComponent(d.slug)}`);
+      if (data.missing) {
+        d.done = true;
+        for (const w of d.widgets) {
+          w.msg.textContent = "This day of action is not available.";
+          w.msg.hidden = false;
+          w.body.hidden = true;
+        }
+      } else {
+        d.info = data;
+        d.fails = 0;
+        for (const w of d.widgets) showDay(d, w);
+      }
+    } catch (e) {
+      d.fails += 1;
+      if (!d.info) {
+        for (const w of d.widgets) w.msg.textContent = "The events cannot be shown right now.";
+      }
+    }
+    d.busy = false;
+    clearTimeout(d.timer);
+    if (!d.done) {
+      const seconds = (document.hidden ? 6 : 1) * d.every * Math.min(32, 2 ** d.fails);
+      d.timer = setTimeout(() => refreshDay(d), seconds * 1000);
+    }
+  }
+
+  function scanDays() {
+    const found = [];
+    for (const host of document.querySelectorAll("div[data-day]")) {
+      const slug = (host.getAttribute("data-day") || "").trim();
+      if (!slug || host.shadowRoot) continue;
+      let w;
+      try {
+        w = buildDay(host);
+      } catch (e) {
+        continue;
+      }
+      let d = days.get(slug);
+      if (!d) {
+        d = { slug, widgets: [], every: 60, fails: 0 };
+        days.set(slug, d);
+        found.push(d);
+      }
+      d.widgets.push(w);
+      const every = parseFloat(host.getAttribute("data-poll-seconds"));
+      if (every > 0) d.every = Math.max(5, Math.min(d.every, every));
+      if (d.info) showDay(d, w);
+    }
+    found.forEach(refreshDay);
+  }
+
   document.addEventListener("visibilitychange", () => {
     for (const p of petitions.values()) {
       if (p.busy || p.done) continue;
@@ -207,6 +373,10 @@ a:hover{filter:brightness(1.1)}a:focus-visible{outline:3px solid var(--fg);outli
     }
   });
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", scan);
-  else scan();
+  const start = () => {
+    scan();
+    scanDays();
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

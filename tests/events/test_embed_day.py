@@ -1,0 +1,150 @@
+"""A day of action on a partner's page in a real browser: the script fills <div data-day> with
+the headline and the next events (each at its own local time), and the iframe page does too."""
+
+import datetime as dt
+import functools
+import http.server
+import json
+import threading
+import urllib.request
+
+import pytest
+
+from tests import services
+from tests.live import ROOT, live_server
+from tests.partners.test_embed_browser import QuietHandler, free_port_on, loopback_host
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+ARTIFACTS = ROOT / "test-artifacts"
+DAY = "global-speak-out"
+TIMEOUT_MS = 10_000
+
+PARTNER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Partner</title><link rel="icon" href="data:,">
+<style>body {{ font: 2rem Georgia, serif; }} li, a, strong {{ color: red !important; }}
+iframe {{ border: 0; width: 420px; height: 420px; }}</style>
+<script src="{app}/embed/widget.js" async></script></head>
+<body><h1>We march too</h1>
+<div id="day" data-day="{day}" data-limit="3"></div>
+<div id="nope" data-day="no-such-day"></div>
+<iframe src="{app}/embed/days/{day}?theme=dark&amp;limit=2" title="Speak Out"></iframe>
+</body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    services.require_chromium()
+    folder = tmp_path_factory.mktemp("embed-day")
+    with live_server(f"sqlite:///{folder}/petition.db", folder) as server:
+        server.flask("demo")
+        yield server
+
+
+@pytest.fixture(scope="module")
+def partner(server, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("partner-day")
+    (folder / "index.html").write_text(
+        PARTNER_PAGE.format(app=server.url, day=DAY), encoding="utf-8"
+    )
+    host = loopback_host()
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer((host, free_port_on(host)), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+
+
+def api(server):
+    with urllib.request.urlopen(f"{server.url}/api/days/{DAY}", timeout=10) as response:
+        return json.load(response)
+
+
+def test_the_day_widget_and_its_iframe(server, partner, browser):
+    data = api(server)
+    assert data["event_count"] >= 19 and data["url"] == f"{server.url}/days/{DAY}"
+    upcoming = sorted(data["events"], key=lambda e: dt.datetime.fromisoformat(e["starts_at"]))
+    context = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # The one 404 is the partner's typo, which the widget answers with a note; the browser
+    # logs it as a console error, counted here through the responses instead.
+    page.on(
+        "console",
+        lambda m: m.type == "error" and "status of 404" not in m.text and errors.append(m.text),
+    )
+    failed = []
+    page.on("response", lambda r: r.status >= 400 and failed.append(r.url))
+    page.goto(partner + "/index.html")
+
+    day = page.locator("#day")
+    day.locator("[data-event-count]").wait_for()
+    assert day.locator("[data-event-count]").get_attribute("data-event-count") == str(
+        data["event_count"]
+    )
+    assert day.locator("[data-city-count]").get_attribute("data-city-count") == str(
+        data["city_count"]
+    )
+    assert day.locator("[data-country-count]").get_attribute("data-country-count") == str(
+        data["country_count"]
+    )
+    items = day.locator("li[data-event-id]")
+    assert items.count() == 3
+    for i, event in enumerate(upcoming[:3]):
+        item = items.nth(i)
+        assert item.get_attribute("data-event-id") == str(event["id"])
+        link = item.locator("a")
+        if event["details_to_come"]:
+            assert "Details to come" in item.inner_text()
+        assert link.inner_text() == event["title"]
+        assert link.get_attribute("href") == event["url"]
+    # The time is the event's own: the first event's local hour as the API gives it.
+    first = upcoming[0]
+    if not first["details_to_come"]:
+        local = dt.datetime.fromisoformat(first["starts_at"])
+        hour = local.strftime("%-I:%M")
+        assert hour in items.nth(0).inner_text()
+    more = day.locator("a", has_text="host an event")
+    assert more.get_attribute("href") == data["url"]
+    # The partner's red serif does not reach inside.
+    color = items.nth(0).locator("a").evaluate("e => getComputedStyle(e).color")
+    assert color != "rgb(255, 0, 0)"
+    page.locator("#nope").get_by_text("This day of action is not available.").wait_for()
+
+    frame = page.frame_locator("iframe")
+    frame.locator("li[data-event-id]").first.wait_for()
+    assert frame.locator("li[data-event-id]").count() == 2
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "embed-day.png", full_page=True)
+    assert errors == []
+    assert failed == [f"{server.url}/api/days/no-such-day"]
+    context.close()
+
+
+def test_the_day_iframe_page_alone(server):
+    with urllib.request.urlopen(f"{server.url}/embed/days/{DAY}", timeout=10) as response:
+        assert response.status == 200
+        assert "frame-ancestors *" in response.headers["Content-Security-Policy"]
+        assert response.headers.get("X-Frame-Options") is None
+        assert f'data-day="{DAY}"' in response.read().decode()
+    try:
+        urllib.request.urlopen(f"{server.url}/embed/days/nope", timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404
+    else:
+        pytest.fail("an unknown day's frame is not a 404")
+
+
+def test_the_day_page_offers_the_embed_code(server):
+    with urllib.request.urlopen(f"{server.url}/days/{DAY}", timeout=10) as response:
+        html = response.read().decode()
+    assert f"&lt;div data-day=&#34;{DAY}&#34;&gt;&lt;/div&gt;" in html
+    assert f"{server.url}/embed/days/{DAY}" in html
