@@ -184,6 +184,9 @@ DEFAULTS = {
     # petitions whose last delivery is older than ANONYMISE_AFTER_DAYS days.
     "IP_RETENTION_DAYS": 30,
     "ANONYMISE_AFTER_DAYS": 90,
+    # ...and the attendees and hosts of a day of action once its last day is this many days
+    # past (the reminders and report-back photos are done by then).
+    "EVENT_ANONYMISE_AFTER_DAYS": 30,
 }
 
 PRODUCTION_DEFAULTS = {

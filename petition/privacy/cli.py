@@ -75,6 +75,11 @@ def privacy_anonymise_due(after_days):
         f"{len(results)} petition(s) due (last delivery over {days} day(s) ago), "
         f"{total} signature(s) anonymised"
     )
+    from petition.privacy.operations import anonymise_days_due
+
+    event_days = int(current_app.config["EVENT_ANONYMISE_AFTER_DAYS"])
+    for done in anonymise_days_due(event_days):
+        click.echo(f"day {done.slug}: anonymised {done.rsvps} RSVP(s) and {done.hosts} host(s)")
 
 
 @privacy.command("erase-person")
@@ -100,3 +105,9 @@ def privacy_erase_person(email, slug):
     click.echo(f"signatures erased: {report.signatures} (petitions: {where})")
     click.echo(f"withdrawn: {report.withdrawn}, taken off the count: {report.uncounted}")
     click.echo(f"link tokens deleted: {report.tokens}, unsent mails deleted: {report.outbox}")
+    if report.events is not None:
+        found = report.events
+        click.echo(
+            f"RSVPs erased: {found.rsvps}; events hosted: {found.hosted} "
+            f"({found.cancelled} cancelled, {found.photos} photo(s) deleted)"
+        )

@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import delete, func, select, update
 
+from petition.core.anonymous import ANON_DOMAIN, ANON_NAME
 from petition.core.db import utcnow
 from petition.core.extensions import db
 from petition.delivery.models import Delivery
+from petition.events import retention
 from petition.mail.models import OutboxMessage
 from petition.petitions import counting
 from petition.petitions.models import Petition, Signature
 from petition.signing.models import Token
 from petition.staff.auth import audit
 
-ANON_NAME = "Anonymous"
-ANON_DOMAIN = "anonymised.invalid"
 BATCH_SIZE = 5000
 
 
@@ -180,6 +180,25 @@ def anonymise_due(after_days, now=None, batch_size=BATCH_SIZE):
     ]
 
 
+def anonymise_days_due(after_days, now=None):
+    """Anonymise the attendees and hosts of every day of action over for after_days days."""
+    results = []
+    for day in retention.due_days(after_days, now):
+        done = retention.anonymise_day(day, current_app.config)
+        if done.rsvps or done.hosts:
+            audit(
+                "privacy.anonymise_day",
+                staff=None,
+                day=day.slug,
+                rsvps=done.rsvps,
+                hosts=done.hosts,
+                tokens_deleted=done.tokens,
+            )
+        db.session.commit()
+        results.append(done)
+    return results
+
+
 LINK = re.compile(r"/(?:confirm|withdraw)/([A-Za-z0-9_-]+)")
 
 
@@ -199,6 +218,7 @@ class ErasureReport:
     tokens: int = 0
     outbox: int = 0
     petitions: list[str] = field(default_factory=list)
+    events: retention.EventsErasure | None = None
 
 
 def erase_person(email, petition=None):
@@ -283,6 +303,24 @@ def erase_person(email, petition=None):
         report.uncounted += uncounted
         report.tokens += tokens
         report.petitions.append(slug)
+
+    if petition is None:
+        # Days of action too: their RSVPs, and the events they host.
+        report.events, hosts_and_guests = retention.erase_person(canonical, current_app.config)
+        addresses |= hosts_and_guests
+        found = report.events
+        if found.rsvps or found.hosted:
+            audit(
+                "privacy.erase_person_events",
+                staff=None,
+                email_sha256=digest,
+                rsvps=found.rsvps,
+                hosted=found.hosted,
+                cancelled=found.cancelled,
+                photos=found.photos,
+                tokens_deleted=found.tokens,
+            )
+        db.session.commit()
 
     # Unsent mail carries the address and the name: all of it goes, or with one petition given,
     # the mails whose links carry the tokens just deleted (the outbox does not name petitions).
