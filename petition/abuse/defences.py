@@ -151,12 +151,12 @@ def describe(seconds):
     return f"{seconds} seconds"
 
 
-def hold_reason(petition, data, form_meta, config):
-    """Why this signature should be held, or None. `data` is a signing.SignData; `form_meta`
-    holds the form's bot traps: "honeypot" (the hidden field's value) and "t" (the signed
-    time the form was shown)."""
-    if not config["ABUSE_CHECKS"]:
-        return None
+def form_trap_reason(form_meta, config):
+    """The bot traps of any public form (sign, host, RSVP): the hidden field and the form time.
+
+    `form_meta` holds "honeypot" (the hidden field's value) and "t" (the signed time the form
+    was shown). Returns a held reason or None; the caller checks ABUSE_CHECKS.
+    """
     if (form_meta.get("honeypot") or "").strip():
         return f"{HELD}hidden honeypot field was filled in"
     minimum = config["SIGN_MIN_SECONDS"]
@@ -170,6 +170,18 @@ def hold_reason(petition, data, form_meta, config):
         maximum = config["SIGN_FORM_MAX_SECONDS"]
         if maximum > 0 and age > maximum:
             return f"{HELD}form posted {age / 3600:.0f} hours after it was shown"
+    return None
+
+
+def hold_reason(petition, data, form_meta, config):
+    """Why this signature should be held, or None. `data` is a signing.SignData; `form_meta`
+    holds the form's bot traps: "honeypot" (the hidden field's value) and "t" (the signed
+    time the form was shown)."""
+    if not config["ABUSE_CHECKS"]:
+        return None
+    reason = form_trap_reason(form_meta, config)
+    if reason:
+        return reason
     domain = data.email.canonical.rpartition("@")[2]
     lists = blocklists.current()
     reason = blocked_domain(domain, config, lists) or blocked_network(data.ip, config, lists)

@@ -9,7 +9,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from petition.abuse.defences import HELD, form_age
+from petition.abuse.defences import HELD, form_trap_reason
 from petition.core.db import utcnow
 from petition.core.extensions import db
 
@@ -22,18 +22,9 @@ def hold_reason(form_meta, config, model, ip, now=None):
     """
     if not config["ABUSE_CHECKS"]:
         return None
-    if (form_meta.get("honeypot") or "").strip():
-        return f"{HELD}hidden honeypot field was filled in"
-    minimum = config["SIGN_MIN_SECONDS"]
-    if minimum > 0:
-        age = form_age(config, form_meta.get("t"))
-        if age is None:
-            return f"{HELD}form time missing or forged"
-        if age < minimum:
-            return f"{HELD}form posted {max(age, 0):.1f} s after it was shown"
-        maximum = config["SIGN_FORM_MAX_SECONDS"]
-        if maximum > 0 and age > maximum:
-            return f"{HELD}form posted {age / 3600:.0f} hours after it was shown"
+    reason = form_trap_reason(form_meta, config)
+    if reason:
+        return reason
     if not ip:
         return None
     now = now or utcnow()

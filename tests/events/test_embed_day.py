@@ -2,17 +2,14 @@
 the headline and the next events (each at its own local time), and the iframe page does too."""
 
 import datetime as dt
-import functools
-import http.server
 import json
-import threading
 import urllib.request
 
 import pytest
 
 from tests import services
 from tests.live import ROOT, live_server
-from tests.partners.test_embed_browser import QuietHandler, free_port_on, loopback_host
+from tests.partners.test_embed_browser import static_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -48,17 +45,8 @@ def partner(server, tmp_path_factory):
     (folder / "index.html").write_text(
         PARTNER_PAGE.format(app=server.url, day=DAY), encoding="utf-8"
     )
-    host = loopback_host()
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    httpd = http.server.ThreadingHTTPServer((host, free_port_on(host)), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
+    with static_site(folder) as url:
+        yield url
 
 
 def api(server):

@@ -5,6 +5,7 @@ another loopback address where the system has one (127.0.0.2), so the page, the 
 iframe are cross-origin as they are in the wild, and the partner's hostname differs from ours.
 """
 
+import contextlib
 import functools
 import http.cookiejar
 import http.server
@@ -144,6 +145,13 @@ def partner(server, tmp_path_factory):
     }
     (folder / "partner.html").write_text(PARTNER_PAGE.format(**fields), encoding="utf-8")
     (folder / "missing.html").write_text(MISSING_PAGE.format(**fields), encoding="utf-8")
+    with static_site(folder) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def static_site(folder):
+    """A partner's site: the folder's files over HTTP on another loopback address; its URL."""
     host = loopback_host()
     handler = functools.partial(QuietHandler, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer((host, free_port_on(host)), handler)

@@ -59,26 +59,40 @@ def widget():
     return response.make_conditional(request)
 
 
+def frame_page(kind, slug, title, found, **options):
+    """A widget alone on a page: an unknown slug still gets the widget, which says it is not
+    available, so a partner's typo shows a neutral note in their frame, not a browser error."""
+    body = render_template(
+        "partners/embed.html",
+        kind=kind,
+        slug=slug,
+        title=title,
+        theme="dark" if request.args.get("theme") == "dark" else "light",
+        options=options,
+    )
+    response = current_app.make_response((body, 200 if found else 404))
+    response.headers["Content-Security-Policy"] = FRAME_CSP
+    return public_cache(response)
+
+
+def bounded(name, top):
+    value = request.args.get(name, type=int)
+    return value if value and 0 < value <= top else None
+
+
 @bp.get("/<slug>")
 @api_limit  # the iframe's readers are the API's readers: one budget for both
 def frame(slug):
-    """The widget alone on a page, for partners that prefer an <iframe> to a script."""
+    """The petition widget alone on a page, for partners that prefer an <iframe> to a script."""
     snapshot = snapshots.get(slug)
-    theme = "dark" if request.args.get("theme") == "dark" else "light"
     # ?poll=N: seconds between count refreshes, as data-poll-seconds (the script clamps it).
-    poll = request.args.get("poll", type=int)
-    # An unknown slug still gets the widget, which says the petition is not available, so a
-    # partner's typo shows a neutral note in their frame rather than a browser error.
-    body = render_template(
-        "partners/embed.html",
-        slug=slug,
-        theme=theme,
-        poll=poll if poll and 0 < poll <= 3600 else None,
-        title=snapshot["title"] if snapshot else slug,
+    return frame_page(
+        "data-petition",
+        slug,
+        snapshot["title"] if snapshot else slug,
+        snapshot is not None,
+        **{"poll-seconds": bounded("poll", 3600)},
     )
-    response = current_app.make_response((body, 200 if snapshot else 404))
-    response.headers["Content-Security-Policy"] = FRAME_CSP
-    return public_cache(response)
 
 
 @bp.get("/days/<slug>")
@@ -86,18 +100,9 @@ def frame(slug):
 def day_frame(slug):
     """The day-of-action widget alone on a page, for an <iframe>."""
     day = events.day_by_slug(slug)
-    theme = "dark" if request.args.get("theme") == "dark" else "light"
-    limit = request.args.get("limit", type=int)
-    body = render_template(
-        "partners/embed_day.html",
-        slug=slug,
-        theme=theme,
-        limit=limit if limit and 0 < limit <= 20 else None,
-        title=day.title if day else slug,
+    return frame_page(
+        "data-day", slug, day.title if day else slug, day is not None, limit=bounded("limit", 20)
     )
-    response = current_app.make_response((body, 200 if day else 404))
-    response.headers["Content-Security-Policy"] = FRAME_CSP
-    return public_cache(response)
 
 
 @bp.after_app_request
