@@ -177,7 +177,7 @@ def create_demo_day(petition, today=None):
     """The Global Speak Out on the coming 3 September, its events approved and on the map."""
     from petition.events import gazetteer
     from petition.events import operations as events
-    from petition.events.models import Event
+    from petition.events.models import Event, Rsvp
 
     date = next_september_third(today or utcnow().date())
     day = events.create_day(
@@ -191,7 +191,9 @@ def create_demo_day(petition, today=None):
         state="open",
     )
     now = utcnow()
+    rng = random.Random(3)  # noqa: S311 demo data, not secrets
     rows = [*DAY_EVENTS, ("", "", "", "20:00", False)]
+    made = []
     for n, (city, country, venue, start, tbc) in enumerate(rows):
         place = gazetteer.lookup(city, country) if city else None
         zone = place.timezone if place else "Europe/Zurich"
@@ -199,33 +201,50 @@ def create_demo_day(petition, today=None):
         local = dt.datetime.combine(date, dt.time(hour, minute))
         starts_at = events.to_utc(local, zone)
         online = not city
-        db.session.add(
-            Event(
-                day_id=day.id,
-                title=f"Speak Out {city}" if city else "Global Speak Out online",
-                host_name="Demo Host",
-                host_email=f"host{n}@example.org",
-                host_canonical_email=f"host{n}@example.org",
-                mode="online" if online else "in_person",
-                venue=venue,
-                city=place.name if place else city,
-                country=country or "CH",
-                lat=place.lat if place else None,
-                lon=place.lon if place else None,
-                timezone=zone,
-                starts_at=starts_at,
-                ends_at=starts_at + dt.timedelta(hours=1, minutes=30),
-                online_url="https://meet.example.org/speak-out" if online else "",
-                description="We read the athletes' letter aloud and speak out together.",
-                details_to_come=tbc,
-                capacity=200 if not online else None,
-                state="approved",
-                created_at=now,
-                updated_at=now,
-                confirmed_at=now,
-                approved_at=now,
-            )
+        event = Event(
+            day_id=day.id,
+            title=f"Speak Out {city}" if city else "Global Speak Out online",
+            host_name="Demo Host",
+            host_email=f"host{n}@example.org",
+            host_canonical_email=f"host{n}@example.org",
+            mode="online" if online else "in_person",
+            venue=venue,
+            city=place.name if place else city,
+            country=country or "CH",
+            lat=place.lat if place else None,
+            lon=place.lon if place else None,
+            timezone=zone,
+            starts_at=starts_at,
+            ends_at=starts_at + dt.timedelta(hours=1, minutes=30),
+            online_url="https://meet.example.org/speak-out" if online else "",
+            description="We read the athletes' letter aloud and speak out together.",
+            details_to_come=tbc,
+            capacity=200 if not online else None,
+            state="approved",
+            created_at=now,
+            updated_at=now,
+            confirmed_at=now,
+            approved_at=now,
         )
+        db.session.add(event)
+        made.append(event)
+    db.session.flush()
+    # A few RSVPs over the last weeks, so the counts and the staff chart have something to say.
+    for event in made:
+        for i in range(rng.randrange(2, 12)):
+            email = f"guest{event.id}-{i}@example.org"
+            created = now - dt.timedelta(days=rng.randrange(0, 28), minutes=rng.randrange(1440))
+            db.session.add(
+                Rsvp(
+                    event_id=event.id,
+                    name=f"Guest {i + 1}",
+                    email=email,
+                    canonical_email=email,
+                    state="attending",
+                    queued_at=created,
+                    created_at=created,
+                )
+            )
     db.session.flush()
     return day
 

@@ -267,6 +267,7 @@ PATH_VALUES = {
     "entry_id": 1,
     "event_id": 1,
     "photo_id": 1,
+    "host_id": 1,
     "name": "n" * 24 + ".jpg",
 }
 

@@ -381,3 +381,16 @@ def test_the_api_shows_approved_events_only(app, client, make_day, outbox):
     assert round(event["lat"]) == 53 and round(event["lon"]) == -6
     assert "aoife" not in response.get_data(as_text=True).lower()
     assert client.get("/api/days/nope").status_code == 404
+
+
+def test_the_demo_day_is_on_the_map_with_people_going(app, client):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    data = client.get(f"/api/days/{DAY}").get_json()
+    assert data["state"] == "open" and data["city_count"] >= 19
+    assert any(e["details_to_come"] for e in data["events"])
+    assert any(e["mode"] == "online" for e in data["events"])
+    assert data["rsvp_count"] > 0
+    assert dt.date.fromisoformat(data["events"][0]["starts_at"][:10]).month == 9
+    page = client.get(f"/days/{DAY}").get_data(as_text=True)
+    assert page.count('class="pin"') >= 19
