@@ -216,6 +216,8 @@ def test_a_trusted_host_skips_approval(app, staff, client, make_day, outbox):
     response = staff_post(staff, f"/staff/events/{first}/trust")
     assert response.status_code == 303
     assert state_of(app, first) == "approved"
+    # Said once, by the staff layout.
+    assert staff.get(response.location).get_data(as_text=True).count("Trusted host: Aoife") == 1
     # The same person, under another spelling of their address: straight onto the map.
     host_and_confirm(
         client, outbox, title="Speak Out Cork", city="Cork", host_email="AOIFE@example.org"
