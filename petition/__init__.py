@@ -12,6 +12,7 @@ from petition import demo, worker
 from petition.abuse import bulk, trending
 from petition.abuse import views as abuse_views
 from petition.core import config as config_module
+from petition.core import i18n
 from petition.core.db import RowIdConverter
 from petition.core.db_setup import configure_sqlite, sqlite_engine_options
 from petition.core.extensions import babel, cache, cors, csrf, db, limiter, migrate
@@ -77,6 +78,7 @@ def create_app(test_config=None, instance_path=None):
     app.before_request(remember_undecodable_fields)
     app.before_request(refuse_nul)
     csrf.init_app(app)
+    i18n.configure(app)
     babel.init_app(app, locale_selector=select_locale)
     cache.init_app(app)
     # Partner sites read the API and the embed from any origin; nothing there uses cookies.

@@ -198,6 +198,10 @@ def public_cache(response):
     if request.method not in ("GET", "HEAD") or response.status_code not in (200, 404):
         return response
     response.headers["Cache-Control"] = cache_control(current_app.config)
+    if response.mimetype == "text/html":
+        # A page is in the reader's language: a shared cache keeps one copy per language.
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
     if response.status_code == 200:
         response.add_etag()  # keeps an ETag the view set
         # make_conditional is most of this hook's cost; without a validator to compare it

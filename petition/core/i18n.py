@@ -1,29 +1,126 @@
-"""The reader's language, and the template helpers that format for it."""
+"""The reader's language, the catalogs the app serves, and the template helpers that format.
+
+The language is, in order: `?lang=` (remembered in a cookie), that cookie, the browser's
+Accept-Language, then English (a petition's own default language comes with #14's
+translations table). Catalogs are compiled from the .po files in the package into the
+instance folder when the app starts, so a production set-up that never runs `make` still
+serves every language.
+"""
 
 import os
 
-from flask import request
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import format_date, format_decimal, get_locale
+from werkzeug.routing import BuildError
 
 from petition.core import countries
+from petition.core.files import private_dir
 from petition.core.text import render_markdown
+
+COOKIE = "lang"
+COOKIE_SECONDS = 365 * 24 * 3600
+RIGHT_TO_LEFT = {"ar", "he", "fa", "ur"}
+
+
+def source_dir(app):
+    return os.path.join(app.root_path, "translations")
 
 
 def available_languages(app):
-    folder = os.path.join(app.root_path, "translations")
+    folder = source_dir(app)
     found = os.listdir(folder) if os.path.isdir(folder) else []
-    return ["en"] + sorted(found)
+    return ["en"] + sorted(
+        name
+        for name in found
+        if os.path.isfile(os.path.join(folder, name, "LC_MESSAGES", "messages.po"))
+    )
+
+
+def compile_catalogs(app):
+    """Compile every messages.po into instance/translations (what Flask-Babel reads).
+
+    Only a missing or older .mo is written, through a temporary file and a rename, so workers
+    starting together never read half a catalog. Returns the folder.
+    """
+    target = os.path.join(app.instance_path, "translations")
+    for language in available_languages(app)[1:]:
+        po = os.path.join(source_dir(app), language, "LC_MESSAGES", "messages.po")
+        folder = private_dir(os.path.join(target, language, "LC_MESSAGES"))
+        mo = os.path.join(folder, "messages.mo")
+        if os.path.exists(mo) and os.path.getmtime(mo) >= os.path.getmtime(po):
+            continue
+        with open(po, "rb") as f:
+            catalog = read_po(f, locale=language)
+        tmp = f"{mo}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            write_mo(f, catalog)
+        os.replace(tmp, mo)
+    return target
+
+
+def configure(app):
+    """Before babel.init_app: the catalogs compiled, the languages known."""
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = compile_catalogs(app)
+    app.config.setdefault("LANGUAGES", available_languages(app))
+    app.after_request(remember_language)
+
+
+def asked_language():
+    """A valid ?lang= of this request, or None."""
+    value = (request.args.get("lang") or "").strip().lower()
+    return value if value in current_app.config["LANGUAGES"] else None
 
 
 def select_locale():
-    from flask import current_app, has_request_context
-
     if not has_request_context():
         return None  # mail from a worker or a command: the default, or force_locale's
-
-    languages = current_app.config.get("LANGUAGES") or available_languages(current_app)
-    current_app.config["LANGUAGES"] = languages
+    languages = current_app.config["LANGUAGES"]
+    asked = asked_language()
+    if asked:
+        return asked
+    remembered = request.cookies.get(COOKIE)
+    if remembered in languages:
+        return remembered
     return request.accept_languages.best_match(languages) or "en"
+
+
+def remember_language(response):
+    """?lang= sticks: the next pages are in that language without asking again."""
+    asked = asked_language() if request.args.get("lang") else None
+    if asked and request.cookies.get(COOKIE) != asked:
+        response.set_cookie(
+            COOKIE,
+            asked,
+            max_age=COOKIE_SECONDS,
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def language_links():
+    """[(code, name in its own language, this page in it)] for the switcher."""
+    # A form's answer (a POST) cannot be asked for again: its links go to the home page.
+    endpoint = request.endpoint if request.method == "GET" else None
+    args = {k: v for k, v in request.args.items() if k != "lang"}
+    values = dict(request.view_args or {})
+    links = []
+    for code in current_app.config["LANGUAGES"]:
+        name = Locale.parse(code).get_display_name(code) or code
+        href = None
+        if endpoint:
+            try:
+                href = url_for(endpoint, **values, **args, lang=code)
+            except BuildError:
+                href = None
+        links.append(
+            (code, name[:1].upper() + name[1:], href or url_for("public.index", lang=code))
+        )
+    return links
 
 
 def register_template_helpers(app):
@@ -34,7 +131,12 @@ def register_template_helpers(app):
     )
 
     app.jinja_env.globals["format_date"] = format_date
+    app.jinja_env.globals["language_links"] = language_links
 
     @app.context_processor
     def globals_():
-        return {"lang": str(get_locale() or "en").replace("_", "-")}
+        code = str(get_locale() or "en")
+        return {
+            "lang": code.replace("_", "-"),
+            "dir": "rtl" if code.split("_")[0] in RIGHT_TO_LEFT else "ltr",
+        }

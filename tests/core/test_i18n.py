@@ -8,7 +8,7 @@ SPANISH = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
 def test_form_errors_and_country_names_in_the_readers_language(client, make_petition):
     make_petition()
     page = client.get("/petitions/speak-out", headers=SPANISH).get_data(as_text=True)
-    assert '<html lang="es">' in page
+    assert '<html lang="es" dir="ltr">' in page
     assert "Firma la petición" in page
     assert re.search(r'<option value="DE">Alemania</option>', page)
     token = csrf_token(client, "/petitions/speak-out")

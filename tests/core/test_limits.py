@@ -68,7 +68,7 @@ def test_confirm_and_withdraw_pages_share_one_limit_per_address(
     assert 1 <= retry_after(refused) <= 60
     assert refused.headers["Cache-Control"] == "no-store"
     html = refused.get_data(as_text=True)
-    assert '<html lang="es">' in html
+    assert '<html lang="es" dir="ltr">' in html
     assert "Demasiados intentos" in html
     assert "Vuelve a intentarlo dentro de" in html
     assert "El enlace de tu correo sigue funcionando" in html
