@@ -7,6 +7,7 @@ instance folder when the app starts, so a production set-up that never runs `mak
 serves every language.
 """
 
+import io
 import os
 
 from babel import Locale
@@ -52,13 +53,25 @@ def compile_catalogs(app):
         mo = os.path.join(folder, "messages.mo")
         if os.path.exists(mo) and os.path.getmtime(mo) >= os.path.getmtime(po):
             continue
-        with open(po, "rb") as f:
-            catalog = read_po(f, locale=language)
         tmp = f"{mo}.{os.getpid()}.tmp"
         with open(tmp, "wb") as f:
-            write_mo(f, catalog)
+            f.write(compiled(po, language))
         os.replace(tmp, mo)
     return target
+
+
+_compiled = {}  # (path, mtime) -> .mo bytes: an app made again in one process (tests) reuses them
+
+
+def compiled(po, language):
+    key = (po, os.stat(po).st_mtime_ns)
+    if key not in _compiled:
+        with open(po, "rb") as f:
+            catalog = read_po(f, locale=language)
+        out = io.BytesIO()
+        write_mo(out, catalog)
+        _compiled[key] = out.getvalue()
+    return _compiled[key]
 
 
 def configure(app):
