@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from petition.core import uploads
 from petition.core.db import StateError, utcnow
@@ -594,6 +594,13 @@ def photos_of(event, states=PHOTO_STATES_ALL):
         .scalars()
         .all()
     )
+
+
+def photo_by_name(name):
+    """The photo one of whose files (full size or thumbnail) has this name, or None."""
+    return db.session.execute(
+        select(EventPhoto).where(or_(EventPhoto.file_name == name, EventPhoto.thumb_name == name))
+    ).scalar_one_or_none()
 
 
 def add_photo(event, data, caption, config):

@@ -19,7 +19,6 @@ from flask import (
 from flask_babel import force_locale, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import escape
-from sqlalchemy import or_, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from petition.abuse.defences import form_time
@@ -476,7 +475,7 @@ def manage_photo_delete(token, photo_id):
 def manage_photo_file(token, name):
     """The host sees their own photos whatever their state."""
     event = manage_token(token)
-    photo = photo_by_name(name)
+    photo = events.photo_by_name(name)
     if event is None or photo is None or photo.event_id != event.id:
         abort(404)
     return send_photo(name, public=False)
@@ -485,16 +484,10 @@ def manage_photo_file(token, name):
 @bp.get("/photos/<name>")
 @limiter.exempt  # static bytes under unguessable names: a gallery page asks for many at once
 def photo(name):
-    found = photo_by_name(name)
+    found = events.photo_by_name(name)
     if found is None or found.state != "approved" or found.event.state != "approved":
         abort(404)
     return send_photo(name, public=True)
-
-
-def photo_by_name(name):
-    return db.session.execute(
-        select(EventPhoto).where(or_(EventPhoto.file_name == name, EventPhoto.thumb_name == name))
-    ).scalar_one_or_none()
 
 
 def send_photo(name, public):

@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from petition.core import countries, spreadsheets, uploads
 from petition.core.db import StateError
@@ -368,9 +368,7 @@ def day_photos(slug):
 @auth.staff_required()
 def photo_file(name):
     """Staff see photos whatever their state (the public route serves approved ones only)."""
-    photo = db.session.execute(
-        select(EventPhoto).where(or_(EventPhoto.file_name == name, EventPhoto.thumb_name == name))
-    ).scalar_one_or_none()
+    photo = events.photo_by_name(name)
     path = uploads.path_of(current_app.config["UPLOAD_DIR"], name) if photo else None
     if path is None:
         return render_template("core/error.html", code=404), 404
