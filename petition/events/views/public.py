@@ -1,6 +1,7 @@
 """Public pages of days of action and events: the day, hosting, the event, RSVPs, calendars."""
 
 import datetime as dt
+import functools
 import itertools
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -250,9 +252,25 @@ def confirm(token):
 
 
 def manage_token(token):
-    """The event behind a manage link, or None."""
-    found = events.find_token(token, "manage")
-    return found.event if found is not None else None
+    """The event behind a manage link, or None; looked up once per request."""
+    known = g.setdefault("manage_events", {})
+    if token not in known:
+        found = events.find_token(token, "manage")
+        known[token] = found.event if found is not None else None
+    return known[token]
+
+
+def with_manage_event(view):
+    """The view gets the event behind its manage link; any other link gets the invalid page."""
+
+    @functools.wraps(view)
+    def wrapped(token, **kwargs):
+        event = manage_token(token)
+        if event is None:
+            return invalid_link()
+        return view(token, event, **kwargs)
+
+    return wrapped
 
 
 def invalid_link():
@@ -261,10 +279,8 @@ def invalid_link():
 
 @bp.get("/events/manage/<token>")
 @link_limit
-def manage(token):
-    event = manage_token(token)
-    if event is None:
-        return invalid_link()
+@with_manage_event
+def manage(token, event):
     return render_manage(token, event, MessageForm())
 
 
@@ -288,10 +304,8 @@ def render_manage(token, event, message_form, status=200, photo_form=None):
 
 @bp.route("/events/manage/<token>/edit", methods=["GET", "POST"])
 @link_limit
-def manage_edit(token):
-    event = manage_token(token)
-    if event is None:
-        return invalid_link()
+@with_manage_event
+def manage_edit(token, event):
     if event.state == "cancelled":
         flash(_("This event is cancelled: it can no longer be changed."), "error")
         return redirect(url_for("events.manage", token=token), code=303)
@@ -316,10 +330,8 @@ def manage_edit(token):
 
 @bp.post("/events/manage/<token>/cancel")
 @link_limit
-def manage_cancel(token):
-    event = manage_token(token)
-    if event is None:
-        return invalid_link()
+@with_manage_event
+def manage_cancel(token, event):
     events.cancel_event(event, current_app.config)
     commit_and_wake()
     return redirect(url_for("events.manage", token=token), code=303)
@@ -327,10 +339,8 @@ def manage_cancel(token):
 
 @bp.post("/events/manage/<token>/message")
 @link_limit
-def manage_message(token):
-    event = manage_token(token)
-    if event is None:
-        return invalid_link()
+@with_manage_event
+def manage_message(token, event):
     form = MessageForm()
     if event.state != "approved":
         flash(_("You can write to attendees once the event is on the map."), "error")
@@ -366,10 +376,8 @@ def manage_message(token):
 
 @bp.get("/events/manage/<token>/attendees.csv")
 @link_limit
-def manage_attendees_csv(token):
-    event = manage_token(token)
-    if event is None:
-        return invalid_link()
+@with_manage_event
+def manage_attendees_csv(token, event):
     rows = list(events.attendee_rows(event))
     body = "".join(spreadsheets.csv_chunks(events.ATTENDEE_COLUMNS, rows))
     response = current_app.response_class(body, mimetype="text/csv")
@@ -410,8 +418,8 @@ def too_large_photos():
 @bp.post("/events/manage/<token>/photos")
 @csrf.exempt
 @link_limit
-def manage_photos(token):
-    event = manage_token(token)
+@with_manage_event
+def manage_photos(token, event):
     form = PhotoForm()
     try:
         valid = form.validate()
@@ -457,10 +465,8 @@ def manage_photos(token):
 
 @bp.post("/events/manage/<token>/photos/<int:photo_id>/delete")
 @link_limit
-def manage_photo_delete(token, photo_id):
-    event = manage_token(token)
-    if event is None:
-        return invalid_link()
+@with_manage_event
+def manage_photo_delete(token, event, photo_id):
     photo = db.session.get(EventPhoto, photo_id)
     if photo is None or photo.event_id != event.id:
         abort(404)
@@ -472,11 +478,11 @@ def manage_photo_delete(token, photo_id):
 
 @bp.get("/events/manage/<token>/photos/<name>")
 @link_limit
-def manage_photo_file(token, name):
+@with_manage_event
+def manage_photo_file(token, event, name):
     """The host sees their own photos whatever their state."""
-    event = manage_token(token)
     photo = events.photo_by_name(name)
-    if event is None or photo is None or photo.event_id != event.id:
+    if photo is None or photo.event_id != event.id:
         abort(404)
     return send_photo(name, public=False)
 

@@ -5,6 +5,7 @@ import datetime as dt
 
 from flask import (
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -48,11 +49,11 @@ def days():
 
 
 def staff_day(slug):
-    return events.day_by_slug(slug, public=False)
-
-
-def not_found():
-    return render_template("core/error.html", code=404), 404
+    """The day of action of a staff address, drafts included, or the 404 page."""
+    day = events.day_by_slug(slug, public=False)
+    if day is None:
+        abort(404)
+    return day
 
 
 def petition_choices():
@@ -91,8 +92,6 @@ def new_day():
 @auth.staff_required()
 def edit_day(slug):
     day = staff_day(slug)
-    if day is None:
-        return not_found()
     form = DayForm(
         petitions=petition_choices(), data=day_data(day) if request.method == "GET" else None
     )
@@ -116,8 +115,6 @@ def edit_day(slug):
 @auth.staff_required()
 def day_dashboard(slug):
     day = staff_day(slug)
-    if day is None:
-        return not_found()
     per_day = reports.rsvps_per_day(day)
     approved = events.approved_events(day)
     return render_template(
@@ -156,8 +153,6 @@ def csv_download(day, kind, columns, rows):
 @auth.staff_required()
 def day_events_csv(slug):
     day = staff_day(slug)
-    if day is None:
-        return not_found()
     return csv_download(day, "events", reports.EVENT_COLUMNS, reports.event_rows(day))
 
 
@@ -165,17 +160,13 @@ def day_events_csv(slug):
 @auth.staff_required()
 def day_rsvps_csv(slug):
     day = staff_day(slug)
-    if day is None:
-        return not_found()
     return csv_download(day, "rsvps", reports.RSVP_COLUMNS, reports.rsvp_rows(day))
 
 
 @bp.get("/days/<slug>/events")
 @auth.staff_required()
 def day_events(slug):
-    day = events.day_by_slug(slug, public=False)
-    if day is None:
-        return render_template("core/error.html", code=404), 404
+    day = staff_day(slug)
     state = request.args.get("state", "pending")
     state = state if state in (*EVENT_STATES, "edited") else "pending"
     query = select(Event).where(Event.day_id == day.id)
@@ -209,9 +200,7 @@ def day_events(slug):
 @bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
 @auth.staff_required()
 def edit_event(event_id):
-    event = moderated_event(event_id)
-    if event is None:
-        return not_found()
+    event = db.get_or_404(Event, event_id)
     if event.state == "cancelled":
         flash(_("A cancelled event is not edited."), "error")
         return redirect(url_for("staff.day_events", slug=event.day.slug, state="cancelled"), 303)
@@ -241,9 +230,7 @@ def edit_event(event_id):
 @auth.staff_required()
 def reviewed_event(event_id):
     """Staff have looked at a host's edit of a public event: it leaves the "edited" list."""
-    event = moderated_event(event_id)
-    if event is None:
-        return not_found()
+    event = db.get_or_404(Event, event_id)
     if event.edited_at is not None:
         event.edited_at = None
         auth.audit("event.reviewed", event_id=event.id, day=event.day.slug)
@@ -256,9 +243,7 @@ def reviewed_event(event_id):
 @auth.staff_required()
 def trust_host(event_id):
     """Trust the event's host: their next events skip approval; a pending one is approved."""
-    event = moderated_event(event_id)
-    if event is None:
-        return not_found()
+    event = db.get_or_404(Event, event_id)
     if events.trust_host(
         event.host_canonical_email, note=event.host_name, added_by=current_user.email
     ):
@@ -290,19 +275,10 @@ def untrust_host(host_id):
     return redirect(url_for("staff.trusted_hosts"), code=303)
 
 
-def moderated_event(event_id):
-    event = db.session.get(Event, event_id)
-    if event is None:
-        return None
-    return event
-
-
 @bp.post("/events/<int:event_id>/approve")
 @auth.staff_required()
 def approve_event(event_id):
-    event = moderated_event(event_id)
-    if event is None:
-        return render_template("core/error.html", code=404), 404
+    event = db.get_or_404(Event, event_id)
     try:
         events.approve(event, current_app.config)
     except StateError:
@@ -319,9 +295,7 @@ def approve_event(event_id):
 @bp.post("/events/<int:event_id>/reject")
 @auth.staff_required()
 def reject_event(event_id):
-    event = moderated_event(event_id)
-    if event is None:
-        return render_template("core/error.html", code=404), 404
+    event = db.get_or_404(Event, event_id)
     reason = (request.form.get("reason") or "").strip()[:1000]
     try:
         events.reject(event, reason, current_app.config)
@@ -339,9 +313,7 @@ def reject_event(event_id):
 @bp.post("/events/<int:event_id>/cancel")
 @auth.staff_required()
 def cancel_event(event_id):
-    event = moderated_event(event_id)
-    if event is None:
-        return render_template("core/error.html", code=404), 404
+    event = db.get_or_404(Event, event_id)
     if events.cancel_event(event, current_app.config, by_host=False):
         auth.audit("event.cancel", event_id=event.id, day=event.day.slug)
         db.session.commit()
@@ -353,9 +325,7 @@ def cancel_event(event_id):
 @bp.get("/days/<slug>/photos")
 @auth.staff_required()
 def day_photos(slug):
-    day = events.day_by_slug(slug, public=False)
-    if day is None:
-        return render_template("core/error.html", code=404), 404
+    day = staff_day(slug)
     return render_template(
         "events/staff/photos.html",
         day=day,
@@ -371,7 +341,7 @@ def photo_file(name):
     photo = events.photo_by_name(name)
     path = uploads.path_of(current_app.config["UPLOAD_DIR"], name) if photo else None
     if path is None:
-        return render_template("core/error.html", code=404), 404
+        abort(404)
     response = send_file(path, mimetype="image/jpeg", max_age=None)
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -380,9 +350,7 @@ def photo_file(name):
 @bp.post("/photos/<int:photo_id>/review")
 @auth.staff_required()
 def review_photo(photo_id):
-    photo = db.session.get(EventPhoto, photo_id)
-    if photo is None:
-        return render_template("core/error.html", code=404), 404
+    photo = db.get_or_404(EventPhoto, photo_id)
     approved = request.form.get("decision") == "approve"
     slug = photo.event.day.slug
     if events.review_photo(photo, approved, current_app.config):
