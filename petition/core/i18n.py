@@ -81,6 +81,11 @@ def configure(app):
     app.after_request(remember_language)
 
 
+def current_language():
+    """The reader's language as a bare code ("es", not "es_AR")."""
+    return str(get_locale() or "en").split("_")[0]
+
+
 def asked_language():
     """A valid ?lang= of this request, or None."""
     value = (request.args.get("lang") or "").strip().lower()
@@ -139,9 +144,7 @@ def language_links():
 def register_template_helpers(app):
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["number"] = lambda n: format_decimal(n)
-    app.jinja_env.filters["country_name"] = lambda code: countries.name(
-        code, str(get_locale() or "en").split("_")[0]
-    )
+    app.jinja_env.filters["country_name"] = lambda code: countries.name(code, current_language())
 
     app.jinja_env.globals["format_date"] = format_date
     app.jinja_env.globals["language_links"] = language_links

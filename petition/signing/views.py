@@ -3,7 +3,6 @@
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import escape
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from petition.abuse import defences as abuse
 from petition.core import db_setup
 from petition.core.extensions import db, limiter
 from petition.core.forms import clean_source
+from petition.core.i18n import current_language
 from petition.core.urls import petition_url, public_url
 from petition.events import operations as events
 from petition.jobs import runner as jobs
@@ -32,10 +32,6 @@ def public_petition(slug):
     if petition is None:
         abort(404)
     return petition
-
-
-def language():
-    return str(get_locale() or "en").split("_")[0]
 
 
 def commit_and_wake():
@@ -71,7 +67,7 @@ def index():
 @bp.get("/petitions/<slug>")
 def petition(slug):
     petition = public_petition(slug)
-    form = SignForm(language=language())
+    form = SignForm(language=current_language())
     source = request.args.get("source") or request.args.get("utm_source")
     form.source.data = clean_source(source)
     form.t.data = abuse.form_time(current_app.config)
@@ -130,7 +126,7 @@ def sign(slug):
     card = petition_cards.get(slug)
     if card is None:
         abort(404)
-    form = SignForm(language=language())
+    form = SignForm(language=current_language())
     if not form.validate():
         return render_petition(public_petition(slug), form, status=400)
     data = signing.SignData(
@@ -141,7 +137,7 @@ def sign(slug):
         postcode=form.postcode.data,
         updates=form.updates.data,
         source=form.source.data,
-        locale=language(),
+        locale=current_language(),
         ip=request.remote_addr,
     )
     form_meta = {"honeypot": form.website.data, "t": form.t.data}

@@ -15,7 +15,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,6 +31,7 @@ from petition.abuse import search as signature_search
 from petition.core import countries
 from petition.core.db import row_id
 from petition.core.extensions import db
+from petition.core.i18n import current_language
 from petition.jobs import runner as jobs
 from petition.jobs.models import Job
 from petition.petitions import exports, snapshots
@@ -137,7 +138,7 @@ class SearchForm(Form):
 
 
 def search_form(formdata):
-    form = SearchForm(formdata, language=str(get_locale() or "en").split("_")[0])
+    form = SearchForm(formdata, language=current_language())
     form.validate()
     return form
 

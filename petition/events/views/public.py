@@ -28,6 +28,7 @@ from petition.core import countries, spreadsheets, uploads
 from petition.core.db import StateError
 from petition.core.extensions import csrf, db, limiter
 from petition.core.http import public_cache
+from petition.core.i18n import current_language
 from petition.core.urls import public_url
 from petition.events import calendars, defences, posters, worldmap
 from petition.events import operations as events
@@ -63,10 +64,6 @@ def caching(response):
         return public_cache(response)
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def language():
-    return str(get_locale() or "en").split("_")[0]
 
 
 def commit_and_wake():
@@ -115,7 +112,7 @@ def day(slug):
         and (not date or events.local(e.starts_at, e.timezone).date() == date)
     ]
     counts = events.attending_counts([e.id for e in shown])
-    lang = language()
+    lang = current_language()
 
     def group(e):
         # Online events are listed on their own, after the countries, and never on the map.
@@ -207,13 +204,13 @@ def host(slug):
         return render_template(
             "events/host_closed.html", day=day
         ), 409 if request.method == "POST" else 200
-    form = HostForm(day=day, language=language())
+    form = HostForm(day=day, language=current_language())
     if request.method == "GET":
         form.t.data = form_time(current_app.config)
         return render_template("events/host.html", day=day, form=form)
     if not form.validate():
         return render_template("events/host.html", day=day, form=form), 400
-    data = form.event_data(form.checked_email, language(), request.remote_addr)
+    data = form.event_data(form.checked_email, current_language(), request.remote_addr)
     held = defences.hold_reason(
         {"honeypot": form.website.data, "t": form.t.data},
         current_app.config,
@@ -311,7 +308,7 @@ def manage_edit(token, event):
         return redirect(url_for("events.manage", token=token), code=303)
     form = EditForm(
         day=event.day,
-        language=language(),
+        language=current_language(),
         data=edit_data(event) if request.method == "GET" else None,
     )
     if request.method == "GET" or not form.validate():
@@ -586,7 +583,7 @@ def rsvp(event_id):
         name=form.name.data,
         email=form.checked_email,
         share_with_host=bool(form.share_with_host.data),
-        language=language(),
+        language=current_language(),
         ip=request.remote_addr,
     )
     try:

@@ -15,7 +15,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -23,6 +22,7 @@ from sqlalchemy import func, select
 from petition.core import countries, spreadsheets, uploads
 from petition.core.db import StateError
 from petition.core.extensions import db
+from petition.core.i18n import current_language
 from petition.events import operations as events
 from petition.events import reports
 from petition.events.forms import DayForm, EditForm, NewDayForm, day_data, edit_data
@@ -206,7 +206,7 @@ def edit_event(event_id):
         return redirect(url_for("staff.day_events", slug=event.day.slug, state="cancelled"), 303)
     form = EditForm(
         day=event.day,
-        language=str(get_locale() or "en").split("_")[0],
+        language=current_language(),
         data=edit_data(event) if request.method == "GET" else None,
     )
     if request.method == "POST" and form.validate():
