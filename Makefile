@@ -30,7 +30,7 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 translations: $(VENV)/.runtime
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --omit-header \
 		-o messages.pot .
-	$(BIN)/pybabel update -i messages.pot -d petition/translations -w 100 --no-fuzzy-matching
+	$(BIN)/pybabel update -i messages.pot -d petition/translations -w 100 --no-fuzzy-matching --ignore-obsolete
 	rm messages.pot
 
 ## run: set everything up and serve the demo on http://127.0.0.1:5000 (mail prints here)

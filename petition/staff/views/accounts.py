@@ -18,6 +18,17 @@ from petition.staff.views import bp
 
 admin_required = auth.staff_required("admin")
 
+ROLE_NAMES = {"admin": _l("Administrator"), "campaigner": _l("Campaigner")}
+
+
+@bp.app_template_filter()
+def role_name(role):
+    return ROLE_NAMES.get(role, role)
+
+
+def role_choices():
+    return [(role, ROLE_NAMES.get(role, role)) for role in STAFF_ROLES]
+
 
 def new_password_rules(required_message):
     """Validators of a new password field: present, at least auth.MIN_PASSWORD characters."""
@@ -37,7 +48,7 @@ class StaffForm(FlaskForm):
         filters=[lambda v: v.strip().lower() if v else v],
         validators=[DataRequired(_l("Please enter an email address.")), Length(max=320)],
     )
-    role = SelectField(_l("Role"), choices=list(STAFF_ROLES))
+    role = SelectField(_l("Role"), choices=role_choices)
     password = PasswordField(
         _l("Initial password"),
         validators=new_password_rules(_l("Please set a password.")),
@@ -53,7 +64,7 @@ class StaffForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=list(STAFF_ROLES))
+    role = SelectField(_l("Role"), choices=role_choices)
 
 
 class ResetPasswordForm(FlaskForm):
