@@ -48,6 +48,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python .ci/check_catalogs.py
 
 ## audit: check every pinned package (constraints.txt) for known vulnerabilities; fails on one,
 ## says AUDIT NOT RUN (and passes) when the vulnerability service cannot answer

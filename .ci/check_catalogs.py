@@ -92,7 +92,8 @@ def template_problems(path, shown, env):
 
 
 def source_problems(source):
-    env = Environment(extensions=["jinja2.ext.i18n"])
+    # Parsed, never rendered: autoescape only keeps the environment like the app's.
+    env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
     found = []
     for path in sorted((source / "petition").rglob("*.py")):
         found += python_problems(path, path.relative_to(source))

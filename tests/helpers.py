@@ -66,8 +66,8 @@ def staff_login(client, email, password=STAFF_PASSWORD, next_url=None):
 
 
 def link(body, kind):
-    """The path of the confirm or withdraw link in a mail body."""
-    found = re.search(rf"https?://[^/\s]+(/{kind}/[A-Za-z0-9_-]+)", body)
+    """The path (and query: the mail's ?lang=) of the confirm or withdraw link in a mail body."""
+    found = re.search(rf"https?://[^/\s]+(/{kind}/[A-Za-z0-9_-]+(?:\?[^\s]*)?)", body)
     assert found, f"no {kind} link in:\n{body}"
     return found.group(1)
 

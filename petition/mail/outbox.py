@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, parseaddr
 
-from flask import render_template
+from flask import current_app, render_template
 from sqlalchemy import or_, select, update
 
 from petition.core.db import utcnow
 from petition.core.extensions import db
 from petition.core.files import PRIVATE_FILE, private_dir
+from petition.core.i18n import current_language
+from petition.core.urls import with_language
 from petition.mail import pending_push
 from petition.mail.models import OutboxMessage
 
@@ -38,7 +40,16 @@ def enqueue(to, subject, template, attachment=None, **context):
 
 
 def compose(to, subject, template, **context):
-    """(to, subject, body) of a mail, ready for the outbox."""
+    """(to, subject, body) of a mail, ready for the outbox.
+
+    Every `*_url` to our own site carries the mail's language (the one forced around the call),
+    so a reader who follows a link lands on pages in the language the mail spoke.
+    """
+    language = current_language()
+    public = current_app.config["PUBLIC_URL"]
+    for key, value in context.items():
+        if key.endswith("_url") and isinstance(value, str) and value.startswith(public):
+            context[key] = with_language(value, language)
     body = render_template(template, **context)
     # A line break in a header would make the message unsendable, and retried forever.
     return to, " ".join(str(subject).split()), body

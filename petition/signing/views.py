@@ -12,7 +12,7 @@ from petition.core import db_setup
 from petition.core.extensions import db, limiter
 from petition.core.forms import clean_source
 from petition.core.i18n import current_language
-from petition.core.urls import petition_url, public_url
+from petition.core.urls import petition_url, public_url, with_language
 from petition.events import operations as events
 from petition.jobs import runner as jobs
 from petition.petitions import cards as petition_cards
@@ -210,8 +210,9 @@ def withdraw(token):
 
 
 def share_links(petition):
-    """Links that open each network's own share dialog with the petition and its hashtag."""
-    url = petition_url(current_app.config, petition)
+    """Links that open each network's own share dialog with the petition and its hashtag; the
+    link opens the petition in the language it was shared in."""
+    url = with_language(petition_url(current_app.config, petition), current_language())
     hashtag = (petition.hashtag or "").lstrip("#")
     text = petition.title + (f" #{hashtag}" if hashtag else "")
     u, t = quote(url, safe=""), quote(text, safe="")
