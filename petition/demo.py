@@ -4,12 +4,13 @@ import datetime as dt
 import random
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select, update
 
 from petition.core.db import utcnow
 from petition.core.extensions import db
-from petition.petitions import counting
+from petition.petitions import counting, texts
 from petition.petitions.models import Milestone, Petition, Signature
 
 SLUG = "ioc-speak-out"
@@ -28,6 +29,130 @@ We call on the International Olympic Committee to:
 We will carry every signature, printed, to the IOC's headquarters in Lausanne, and
 supporters will hold *Speak Out* events in 33 cities on the same day.
 """
+
+SHARE_TEXT = "I signed: the IOC must speak out against the anti-gay law before the Games."
+
+# The demo petition in more languages: one count for all of them (petitions/texts.py).
+VERSIONS = {
+    "es": (
+        "COI: pronúnciate contra la ley antigay antes de los Juegos",
+        """\
+La Carta Olímpica dice que toda persona debe poder practicar deporte **sin
+discriminación de ningún tipo**. Una nueva ley castiga a la gente solo por decir que
+las vidas de gais y lesbianas valen lo mismo.
+
+Pedimos al Comité Olímpico Internacional que:
+
+1. se pronuncie públicamente contra la ley antes de la inauguración de los Juegos;
+2. obtenga garantías por escrito de que deportistas, aficionados y periodistas estarán
+   a salvo;
+3. haga de la no discriminación una condición obligatoria para toda futura ciudad
+   anfitriona.
+
+Llevaremos cada firma, impresa, a la sede del COI en Lausana, y ese mismo día
+simpatizantes de 33 ciudades celebrarán actos *Speak Out*.
+""",
+        "He firmado: el COI debe pronunciarse contra la ley antigay antes de los Juegos.",
+    ),
+    "fr": (
+        "CIO : prenez position contre la loi anti-gay avant les Jeux",
+        """\
+La Charte olympique affirme que chacun doit pouvoir pratiquer le sport **sans
+discrimination d’aucune sorte**. Une nouvelle loi punit des personnes pour avoir
+simplement dit que la vie des gays et des lesbiennes vaut celle de tout le monde.
+
+Nous demandons au Comité international olympique :
+
+1. de prendre publiquement position contre cette loi avant l’ouverture des Jeux ;
+2. d’obtenir des garanties écrites pour la sécurité des athlètes, du public et des
+   journalistes ;
+3. de faire de la non-discrimination une condition impérative pour toute future ville
+   hôte.
+
+Nous remettrons chaque signature, imprimée, au siège du CIO à Lausanne, et le même
+jour des sympathisant·es organiseront des rassemblements *Speak Out* dans 33 villes.
+""",
+        "J’ai signé : le CIO doit prendre position contre la loi anti-gay avant les Jeux.",
+    ),
+    "ru": (
+        "МОК: выступите против антигейского закона до начала Игр",
+        """\
+Олимпийская хартия гласит, что каждый человек должен иметь возможность заниматься
+спортом **без какой бы то ни было дискриминации**. Новый закон наказывает людей
+только за слова о том, что жизнь геев и лесбиянок ничем не хуже других.
+
+Мы призываем Международный олимпийский комитет:
+
+1. до открытия Игр публично выступить против этого закона;
+2. получить письменные гарантии безопасности для спортсменов, болельщиков и
+   журналистов;
+3. сделать недопущение дискриминации обязательным условием для каждого будущего
+   города-хозяина.
+
+Мы отнесём каждую подпись, в распечатанном виде, в штаб-квартиру МОК в Лозанне, а в
+тот же день сторонники проведут акции «Speak Out» в 33 городах.
+""",
+        "Я подписал(а): МОК должен выступить против антигейского закона до начала Игр.",
+    ),
+    "de": (
+        "IOC: Bezieht Stellung gegen das Anti-Homosexuellen-Gesetz – vor den Spielen",
+        """\
+Die Olympische Charta sagt: Jeder Mensch muss Sport treiben können, **ohne
+Diskriminierung jeglicher Art**. Ein neues Gesetz bestraft Menschen schon dafür, dass
+sie sagen, schwules und lesbisches Leben sei gleichwertig.
+
+Wir fordern das Internationale Olympische Komitee auf:
+
+1. sich vor der Eröffnung der Spiele öffentlich gegen das Gesetz auszusprechen;
+2. schriftlich zusichern zu lassen, dass Athlet*innen, Fans und Journalist*innen
+   sicher sind;
+3. Nichtdiskriminierung zur verbindlichen Bedingung für jede künftige
+   Gastgeberstadt zu machen.
+
+Wir bringen jede Unterschrift ausgedruckt zum Sitz des IOC in Lausanne, und am selben
+Tag laden Unterstützer*innen in 33 Städten zu *Speak Out*-Aktionen ein.
+""",
+        "Ich habe unterschrieben: Das IOC muss vor den Spielen gegen das "
+        "Anti-Homosexuellen-Gesetz Stellung beziehen.",
+    ),
+    "pt": (
+        "COI: posicione-se contra a lei anti-gay antes dos Jogos",
+        """\
+A Carta Olímpica diz que toda pessoa deve poder praticar esporte **sem discriminação
+de qualquer tipo**. Uma nova lei pune pessoas simplesmente por dizerem que a vida de
+gays e lésbicas tem o mesmo valor.
+
+Pedimos ao Comitê Olímpico Internacional que:
+
+1. se posicione publicamente contra a lei antes da abertura dos Jogos;
+2. obtenha garantias por escrito de que atletas, torcedores e jornalistas estarão
+   seguros;
+3. torne a não discriminação uma condição obrigatória para toda futura cidade-sede.
+
+Vamos levar cada assinatura, impressa, à sede do COI em Lausanne, e no mesmo dia
+apoiadores vão realizar atos *Speak Out* em 33 cidades.
+""",
+        "Eu assinei: o COI precisa se posicionar contra a lei anti-gay antes dos Jogos.",
+    ),
+    "ar": (
+        "اللجنة الأولمبية الدولية: ارفعي صوتك ضد قانون معاداة المثليين قبل الألعاب",
+        """\
+ينص الميثاق الأولمبي على أن لكل إنسان الحق في ممارسة الرياضة **دون أي شكل من أشكال
+التمييز**. غير أن قانونًا جديدًا يعاقب الناس لمجرد قولهم إن حياة المثليين والمثليات
+تساوي حياة غيرهم.
+
+ندعو اللجنة الأولمبية الدولية إلى:
+
+1. إعلان موقفها علنًا ضد هذا القانون قبل افتتاح الألعاب؛
+2. الحصول على ضمانات مكتوبة بسلامة الرياضيين والمشجعين والصحفيين؛
+3. جعل عدم التمييز شرطًا ملزمًا لكل مدينة مستضيفة في المستقبل.
+
+سنحمل كل توقيع، مطبوعًا، إلى مقر اللجنة في لوزان، وفي اليوم نفسه سينظم المؤيدون
+فعاليات *Speak Out* في 33 مدينة.
+""",
+        "وقّعتُ: على اللجنة الأولمبية الدولية أن ترفع صوتها ضد قانون معاداة المثليين قبل الألعاب.",
+    ),
+}
 
 MILESTONES = [
     (250, "First delivery to the IOC in Lausanne"),
@@ -133,8 +258,19 @@ def create_demo(seed=2013):
         MILESTONES,
         open_it=True,
         hashtag="#SpeakOut",
+        share_text=SHARE_TEXT,
     )
     db.session.flush()
+    for language, (title, text, share_text) in VERSIONS.items():
+        if language in current_app.config["LANGUAGES"]:
+            texts.publish(
+                petition,
+                language,
+                current_app.config["LANGUAGES"],
+                title=title,
+                text=text,
+                share_text=share_text,
+            )
     rng = random.Random(seed)  # noqa: S311 demo data, not secrets
     start = utcnow() - dt.timedelta(days=10)
     countries = sorted(PEOPLE)

@@ -37,6 +37,11 @@ def csrf_token(client, path):
     return found.group(1)
 
 
+def token_of(body, kind):
+    """The bare token of the confirm or withdraw link in a mail body."""
+    return link(body, kind).split("?")[0].rsplit("/", 1)[1]
+
+
 def staff_post(client, path, **data):
     """POST a staff form with the CSRF token of the logged-in session (unless given)."""
     data.setdefault("csrf_token", csrf_token(client, "/staff/"))

@@ -21,6 +21,7 @@ import datetime as dt
 import ipaddress
 import time
 
+from flask_babel import format_decimal, ngettext
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
@@ -149,6 +150,17 @@ def describe(seconds):
         minutes = seconds // 60
         return "1 minute" if minutes == 1 else f"{minutes} minutes"
     return f"{seconds} seconds"
+
+
+def describe_window(seconds):
+    """A time window in the reader's language (describe() writes the stored reasons)."""
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return ngettext("%(n)s hour", "%(n)s hours", hours, n=format_decimal(hours))
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return ngettext("%(n)s minute", "%(n)s minutes", minutes, n=format_decimal(minutes))
+    return ngettext("%(n)s second", "%(n)s seconds", seconds, n=format_decimal(seconds))
 
 
 def form_trap_reason(form_meta, config):

@@ -16,6 +16,8 @@ import logging
 import time
 from urllib.parse import urlencode
 
+from flask_babel import force_locale, format_decimal, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import String, case, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -233,21 +235,32 @@ def queue_mail(petition, new, config):
         }
         for kind, row in new
     ]
-    if len(alerts) == 1:
-        first = alerts[0]
-        subject = f"Trend alert: {first['count']} signatures from {first['value']}"
-    else:
-        subject = f"Trend alert: {len(alerts)} addresses and domains signing heavily"
-    for to in recipients(config):
-        mail.enqueue(
-            to,
-            f"{subject} ({petition.title})",
-            "abuse/mail/trend_alert.txt",
-            petition=petition,
-            alerts=alerts,
-            window=abuse.describe(config["TREND_WINDOW_SECONDS"]),
-            trending_url=trending_url,
-        )
+    # Staff read the petition's own language: they wrote it.
+    with force_locale(petition.language):
+        if len(alerts) == 1:
+            first = alerts[0]
+            subject = ngettext(
+                "Trend alert: %(count)s signature from %(value)s",
+                "Trend alert: %(count)s signatures from %(value)s",
+                first["count"],
+                count=format_decimal(first["count"]),
+                value=first["value"],
+            )
+        else:
+            subject = _(
+                "Trend alert: %(count)s addresses and domains signing heavily",
+                count=format_decimal(len(alerts)),
+            )
+        for to in recipients(config):
+            mail.enqueue(
+                to,
+                _("%(subject)s (%(title)s)", subject=subject, title=petition.title),
+                "abuse/mail/trend_alert.txt",
+                petition=petition,
+                alerts=alerts,
+                window=abuse.describe_window(config["TREND_WINDOW_SECONDS"]),
+                trending_url=trending_url,
+            )
 
 
 # Registered at a short period; each app's own TREND_CHECK_SECONDS decides when it is due.

@@ -1,10 +1,10 @@
 """The reader's language, the catalogs the app serves, and the template helpers that format.
 
 The language is, in order: `?lang=` (remembered in a cookie), that cookie, the browser's
-Accept-Language, then English (a petition's own default language comes with #14's
-translations table). Catalogs are compiled from the .po files in the package into the
-instance folder when the app starts, so a production set-up that never runs `make` still
-serves every language.
+Accept-Language, then the page's default (a petition's own language, see
+`use_default_language`), then English. Catalogs are compiled from the .po files in the
+package into the instance folder when the app starts, so a production set-up that never runs
+`make` still serves every language.
 """
 
 import io
@@ -13,8 +13,8 @@ import os
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import current_app, has_request_context, request, url_for
-from flask_babel import format_date, format_decimal, get_locale
+from flask import current_app, g, has_request_context, request, url_for
+from flask_babel import format_date, format_decimal, get_locale, refresh
 from werkzeug.routing import BuildError
 
 from petition.core import countries
@@ -102,7 +102,18 @@ def select_locale():
     remembered = request.cookies.get(COOKIE)
     if remembered in languages:
         return remembered
-    return request.accept_languages.best_match(languages) or "en"
+    best = request.accept_languages.best_match(languages)
+    if best:
+        return best
+    default = g.get("default_language")
+    return default if default in languages else "en"
+
+
+def use_default_language(language):
+    """For a page about something written in `language` (a petition): a reader whose request
+    names no language we serve reads the page in that one rather than in English."""
+    g.default_language = language
+    refresh()  # a locale chosen earlier in the request is chosen again
 
 
 def remember_language(response):
@@ -128,17 +139,28 @@ def language_links():
     values = dict(request.view_args or {})
     links = []
     for code in current_app.config["LANGUAGES"]:
-        name = Locale.parse(code).get_display_name(code) or code
+        name = language_name(code, in_language=code)
         href = None
         if endpoint:
             try:
                 href = url_for(endpoint, **values, **args, lang=code)
             except BuildError:
                 href = None
-        links.append(
-            (code, name[:1].upper() + name[1:], href or url_for("public.index", lang=code))
-        )
+        links.append((code, name, href or url_for("public.index", lang=code)))
     return links
+
+
+def language_name(code, in_language=None):
+    """A language's name, in the reader's language unless `in_language` says otherwise."""
+    try:
+        name = Locale.parse(code).get_display_name(in_language or current_language()) or code
+    except (ValueError, TypeError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def text_dir(code):
+    return "rtl" if (code or "").split("_")[0].split("-")[0] in RIGHT_TO_LEFT else "ltr"
 
 
 def register_template_helpers(app):
@@ -148,11 +170,13 @@ def register_template_helpers(app):
 
     app.jinja_env.globals["format_date"] = format_date
     app.jinja_env.globals["language_links"] = language_links
+    app.jinja_env.globals["language_name"] = language_name
+    app.jinja_env.globals["text_dir"] = text_dir
 
     @app.context_processor
     def globals_():
         code = str(get_locale() or "en")
         return {
             "lang": code.replace("_", "-"),
-            "dir": "rtl" if code.split("_")[0] in RIGHT_TO_LEFT else "ltr",
+            "dir": text_dir(code),
         }

@@ -33,11 +33,12 @@ from sqlalchemy.pool import NullPool
 from petition.core import countries
 from petition.core.extensions import db
 from petition.core.files import make_private, private_dir
-from petition.delivery import canonical, layout, render
+from petition.core.i18n import RIGHT_TO_LEFT
+from petition.delivery import canonical, layout, render, words
 from petition.delivery.models import Delivery
 from petition.pdf import merge
 from petition.petitions import counting
-from petition.petitions.models import Milestone, Petition, Signature
+from petition.petitions.models import Milestone, Petition, PetitionTranslation, Signature
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +156,14 @@ def build_delivery(
     progress=None,
     processes=PROCESSES,
     volume_rows=VOLUME_ROWS,
+    languages=None,
 ):
     """Build the bundle of a petition into out (a path, or a function of the delivery number).
+
+    languages: the cover letter is printed in each, in that order (a version's own letter, or
+    the default letter in that language); the first is the language of every heading, label
+    and number. Default: the petition's own language. Each must be one the petition is
+    published in (check with check_languages).
 
     Records and returns the delivery; progress(done, total, message) hears how far it got.
     """
@@ -179,8 +186,9 @@ def build_delivery(
         part_path = f"{path}.{secrets.token_hex(4)}.part"
         private_dir(os.path.dirname(path))
         order = [code for code, _count in plan["counts"]]
+        languages = check_languages(plan, languages)
         list_countries = [
-            (code, countries.name(code, "en"), count) for code, count in plan["counts"]
+            (code, countries.name(code, languages[0]), count) for code, count in plan["counts"]
         ]
         counts = [count for _code, count in plan["counts"]]
         list_pages = layout.count_pages(counts)
@@ -188,11 +196,12 @@ def build_delivery(
         rows_total = plan["rows"]
         report(0, rows_total, "Laying out pages")
 
+        spec = front_spec(plan, list_countries, order, languages)
         header = {
-            "title": plan["title"],
-            "right": f"Delivery {number} \u00b7 {plan['date']}",
+            "title": spec["title"],
+            "right": spec["words"]["header"] % {"number": number, "date": plan["date"]},
+            "page": spec["words"]["page"],
         }
-        spec = front_spec(plan, list_countries, order)
         context = multiprocessing.get_context("spawn")
         workers = max(1, min(processes, -(-rows_total // volume_rows)))
         with (
@@ -243,6 +252,8 @@ def build_delivery(
                     "pages": part.pages,
                     "countries": list_countries,
                     "rows": rows,
+                    "words": spec["words"],
+                    "language": spec["language"],
                 }
                 pending.append((pool.submit(render.render_volume, task), part.rows))
                 del rows, task
@@ -341,6 +352,7 @@ def read_plan(conn, petition_id, since_last, dialect):
     petition = conn.execute(
         select(
             Petition.title,
+            Petition.language,
             Petition.target,
             Petition.cover_letter,
             Petition.endorsers,
@@ -383,7 +395,21 @@ def read_plan(conn, petition_id, since_last, dialect):
         .order_by(Milestone.count)
     ).all()
     today = dt.datetime.now(dt.UTC).date()
+    versions = {
+        language: (canonical.clean(title), letter or "")
+        for language, title, letter in conn.execute(
+            select(
+                PetitionTranslation.language,
+                PetitionTranslation.title,
+                PetitionTranslation.cover_letter,
+            ).where(PetitionTranslation.petition_id == petition_id)
+        )
+    }
+    versions[petition.language] = (canonical.clean(petition.title), petition.cover_letter or "")
     return {
+        "language": petition.language,
+        "versions": versions,
+        "today": today,
         "number": number,
         "since": previous.number if since_last and previous else None,
         "first_id": first_id,
@@ -408,7 +434,6 @@ def read_plan(conn, petition_id, since_last, dialect):
             for m in milestones
         ],
         "date": today.isoformat(),
-        "date_long": f"{today.day} {today:%B %Y}",
     }
 
 
@@ -421,10 +446,50 @@ def delivery_filter(petition_id, first_id, last_id):
     )
 
 
-def front_spec(plan, list_countries, order):
-    keys = ["title", "target", "letter", "number", "since", "rows", "first_date", "last_date"]
-    keys += ["petition_total", "offline", "milestones", "endorsers", "date", "date_long"]
-    return {**{key: plan[key] for key in keys}, "countries": list_countries, "order": order}
+def check_languages(plan, languages):
+    """The languages asked for, in order and once each; DeliveryError names one the petition
+    is not published in."""
+    chosen = list(dict.fromkeys(languages or [plan["language"]]))
+    unknown = [language for language in chosen if language not in plan["versions"]]
+    if unknown:
+        published = ", ".join(sorted(plan["versions"]))
+        raise DeliveryError(
+            f"the petition is not published in {', '.join(unknown)} (it is in {published})"
+        )
+    return chosen
+
+
+def front_spec(plan, list_countries, order, languages):
+    """What the front matter prints, every word already in its language (words.py)."""
+    keys = ["target", "number", "since", "rows", "first_date", "last_date"]
+    keys += ["petition_total", "offline", "endorsers", "date"]
+    language = languages[0]
+    spec = {
+        **{key: plan[key] for key in keys},
+        "countries": list_countries,
+        "order": order,
+        "language": language,
+        "rtl": language in RIGHT_TO_LEFT,
+        "words": words.frame(language),
+        "title": plan["versions"][language][0],
+        "milestones": [
+            (words.milestone_label(count, language), label, date)
+            for count, label, date in plan["milestones"]
+        ],
+    }
+    spec["letters"] = [
+        {
+            "language": code,
+            "rtl": code in RIGHT_TO_LEFT,
+            "title": plan["versions"][code][0],
+            "text": plan["versions"][code][1]
+            or words.default_letter(spec, plan["versions"][code][0], code),
+            "date": words.long_date(plan["today"], code),
+            "labels": words.letter_labels(code),
+        }
+        for code in languages
+    ]
+    return spec
 
 
 def stream_rows(conn, plan, order, dialect):

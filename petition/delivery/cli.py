@@ -70,7 +70,15 @@ class Progress:
     type=click.IntRange(1, 32),
     help="Worker processes drawing pages.",
 )
-def delivery_pdf(slug, out, since_last, processes):
+@click.option(
+    "--language",
+    "languages",
+    multiple=True,
+    metavar="LANG",
+    help="Print the cover letter in LANG (repeat for several; the first also gives the "
+    "headings' language). Default: the petition's own.",
+)
+def delivery_pdf(slug, out, since_last, processes, languages):
     """Build the delivery bundle of a petition as a PDF, and record the delivery."""
     petition = db.session.execute(
         select(Petition).where(Petition.slug == slug)
@@ -86,6 +94,7 @@ def delivery_pdf(slug, out, since_last, processes):
             created_by="cli",
             progress=progress,
             processes=processes,
+            languages=[code.strip().lower() for code in languages] or None,
         )
     except DeliveryError as exc:
         raise click.ClickException(str(exc)) from None

@@ -10,7 +10,8 @@ from petition.petitions.models import Petition
 
 
 def delivery_pdf(app, job_id, params, report):
-    """Build under instance/deliveries/; params: petition_id, since_last, staff_id, created_by."""
+    """Build under instance/deliveries/; params: petition_id, since_last, staff_id, created_by,
+    languages (the cover letters', the first also the headings'; default the petition's own)."""
     context = contextlib.nullcontext() if has_app_context() else app.app_context()
     with context:
         petition = db.session.get(Petition, params["petition_id"])
@@ -23,5 +24,6 @@ def delivery_pdf(app, job_id, params, report):
             created_by=params.get("created_by") or "staff",
             staff_id=params.get("staff_id"),
             progress=report,
+            languages=params.get("languages") or None,
         )
         return result.as_dict()

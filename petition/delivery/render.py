@@ -10,6 +10,7 @@ import os
 import re
 import resource
 
+from babel.numbers import format_decimal, format_percent
 from reportlab.pdfgen.canvas import Canvas
 
 from petition.delivery import layout as L
@@ -71,7 +72,7 @@ def chrome(writer, header, page_number, total_pages):
         ),
         writer.place(right, L.RIGHT, L.HEADER_Y, 8, align="right", count=False),
         writer.place(
-            f"Page {page_number} of {total_pages}",
+            header["page"] % {"page": page_number, "pages": total_pages},
             L.PAGE_WIDTH / 2,
             L.FOOTER_Y,
             8,
@@ -96,7 +97,8 @@ def render_volume(task):
     """Draw a volume of list pages to task["path"]; return pages and uncovered characters.
 
     task: path, header, first_page (its page number), total_pages, pages (layout blocks),
-    countries ([(code, name, count)] by index) and rows ([(name, city, date)] in order).
+    countries ([(code, name, count)] by index), rows ([(name, city, date)] in order), words
+    and language (words.py: the frame's labels, and how its numbers are written).
     """
     canvas = new_canvas(task["path"], task["header"]["title"])
     writer = Writer(engine(), canvas._doc)
@@ -105,7 +107,7 @@ def render_volume(task):
     number = task["first_page"]
     for page in task["pages"]:
         graphics, text = chrome(writer, task["header"], number, task["total_pages"])
-        draw_list_page(writer, page, rows, countries, graphics, text)
+        draw_list_page(writer, page, rows, countries, graphics, text, task)
         emit_page(canvas, graphics, text)
         number += 1
     if next(rows, None) is not None:
@@ -119,7 +121,8 @@ def render_volume(task):
     }
 
 
-def draw_list_page(writer, page, rows, countries, graphics, text):
+def draw_list_page(writer, page, rows, countries, graphics, text, task):
+    words, language = task["words"], task["language"]
     unit = 0
     place = writer.place
     ascii_text = writer.ascii
@@ -130,15 +133,20 @@ def draw_list_page(writer, page, rows, countries, graphics, text):
     for block in page:
         code, country_name, country_count = countries[block.country]
         if isinstance(block, L.Heading):
-            title = country_name + (" (continued)" if block.continued else "")
+            title = (
+                words["continued"] % {"country": country_name} if block.continued else country_name
+            )
             text.append(place(title, L.LEFT, L.baseline(unit) - 1, 11, bold=True))
             y = L.baseline(unit + 1)
             text.append(GRAY)
-            text.append(ascii_text("No.", L.SEQ_RIGHT, y, 7.5, align="right"))
-            text.append(ascii_text("Name", name_x, y, 7.5))
-            text.append(ascii_text("City", city_x, y, 7.5))
-            text.append(ascii_text("Country", country_x, y, 7.5))
-            text.append(ascii_text("Date", L.DATE_RIGHT, y, 7.5, align="right"))
+            for label, x, align in (
+                ("no", L.SEQ_RIGHT, "right"),
+                ("name", name_x, "left"),
+                ("city", city_x, "left"),
+                ("country", country_x, "left"),
+                ("date", L.DATE_RIGHT, "right"),
+            ):
+                text.append(place(words[label], x, y, 7.5, align=align, count=False))
             text.append(BLACK)
             rule = y - 3.5
             graphics.append(f"0.7 G 0.4 w {L.LEFT} {rule:.2f} m {L.RIGHT} {rule:.2f} l S 0 G")
@@ -161,10 +169,10 @@ def draw_list_page(writer, page, rows, countries, graphics, text):
             y = L.baseline(unit)
             rule = y + ROW_RULE
             graphics.append(f"0.7 G 0.4 w {name_x} {rule:.2f} m {L.RIGHT} {rule:.2f} l S 0 G")
-            label = f"Subtotal, {country_name}"
+            label = words["subtotal"] % {"country": country_name}
             text.append(place(label, name_x, y, size, bold=True, max_width=300))
-            count = f"{country_count:,}"
-            text.append(ascii_text(count, L.DATE_RIGHT, y, size, align="right", bold=True))
+            count = format_decimal(country_count, locale=language)
+            text.append(place(count, L.DATE_RIGHT, y, size, align="right", bold=True, count=False))
             unit += L.SUBTOTAL_UNITS + L.GAP_UNITS
 
 
@@ -227,27 +235,38 @@ BODY_SIZE = 10.5
 BODY_LEADING = 15.0
 
 
-def paragraph(flow, text, size=BODY_SIZE, bold=False, indent=0.0, leading=None, after=6.0):
+def paragraph(
+    flow, text, size=BODY_SIZE, bold=False, indent=0.0, leading=None, after=6.0, rtl=False
+):
+    """Wrapped lines; a right-to-left language's start at the right margin."""
     leading = leading or size * 1.43
     for line in wrap(text, size, L.RIGHT - L.LEFT - indent, bold):
-        flow.line(leading, [(line, L.LEFT + indent, size, bold, "left", None)])
+        if rtl:
+            flow.line(leading, [(line, L.RIGHT - indent, size, bold, "right", None)])
+        else:
+            flow.line(leading, [(line, L.LEFT + indent, size, bold, "left", None)])
     flow.space(after)
 
 
-def heading(flow, text, size=13.0):
+def heading(flow, text, size=13.0, rtl=False):
     flow.space(8)
     if flow.y - 3 * BODY_LEADING < L.BODY_BOTTOM:
         flow.break_page()  # keep a heading with what follows
-    paragraph(flow, text, size=size, bold=True, after=4)
+    paragraph(flow, text, size=size, bold=True, after=4, rtl=rtl)
 
 
-def pair(flow, label, value, label_width=165.0, size=BODY_SIZE):
-    """A label and its value, the value wrapping in its own column."""
+def pair(flow, label, value, label_width=165.0, size=BODY_SIZE, rtl=False):
+    """A label and its value, the value wrapping in its own column (mirrored right to left)."""
     lines = wrap(value, size, L.RIGHT - L.LEFT - label_width)
     for i, line in enumerate(lines):
-        cells = [(line, L.LEFT + label_width, size, False, "left", None)]
-        if i == 0:
-            cells.append((label, L.LEFT, BODY_SIZE, True, "left", label_width - 8))
+        if rtl:
+            cells = [(line, L.RIGHT - label_width, size, False, "right", None)]
+            if i == 0:
+                cells.append((label, L.RIGHT, BODY_SIZE, True, "right", label_width - 8))
+        else:
+            cells = [(line, L.LEFT + label_width, size, False, "left", None)]
+            if i == 0:
+                cells.append((label, L.LEFT, BODY_SIZE, True, "left", label_width - 8))
         flow.line(BODY_LEADING, cells)
 
 
@@ -284,113 +303,95 @@ def markdown_blocks(text):
     return blocks
 
 
-def default_letter(spec):
-    count = spec["rows"]
-    countries = len(spec["countries"])
-    people = "person" if count == 1 else "people"
-    places = "country" if countries == 1 else "countries"
-    parts = [
-        f"We are delivering to you the petition \u201c{spec['title']}\u201d, signed by "
-        f"{count:,} {people} from {countries} {places}.",
-    ]
-    if spec["since"]:
-        parts.append(
-            f"This is delivery number {spec['number']}. It adds the signatures confirmed "
-            f"since delivery number {spec['since']}."
-        )
-    parts.append(
-        "Every signer confirmed their signature by email. The pages that follow list each "
-        "signer's name, city, country and the date of confirmation, after a summary that "
-        "gives the totals and a checksum with which the list can be verified."
-    )
-    parts.append("We ask you to hear them and to act on their call.")
-    parts.append("Yours sincerely,")
-    parts.append(f"The signers of \u201c{spec['title']}\u201d")
-    return "\n\n".join(parts)
-
-
-CANONICAL_SENTENCE = (
-    "The SHA-256 is computed over the rows in the order printed, each written as its number, "
-    "name, city, ISO 3166 country code and date (YYYY-MM-DD) separated by tabs and ended by a "
-    "line feed, in UTF-8 after Unicode NFC normalisation."
-)
-
-
 def front_flow(spec):
-    """The cover letter and the summary, as lines on pages."""
+    """The cover letters (one per language chosen) and the summary, as lines on pages."""
     flow = Flow()
-    paragraph(flow, spec["date_long"], after=14)
-    pair(flow, "To", spec["target"])
-    pair(flow, "Petition", spec["title"])
-    flow.space(18)
-    previous = None
-    for kind, text in markdown_blocks(spec["letter"] or default_letter(spec)):
-        if previous == "item" and kind != "item":
-            flow.space(6)
-        previous = kind
-        if kind == "heading":
-            heading(flow, text, size=12)
-        elif kind == "item":
-            paragraph(flow, text, indent=14, after=2)
-        else:
-            paragraph(flow, text, after=8)
+    w = spec["words"]
+    rtl = spec["rtl"]
+
+    def num(value):
+        return format_decimal(value, locale=spec["language"])
+
+    for letter in spec["letters"]:
+        flow.break_page()
+        paragraph(flow, letter["date"], after=14, rtl=letter["rtl"])
+        pair(flow, letter["labels"]["to"], spec["target"], rtl=letter["rtl"])
+        pair(flow, letter["labels"]["petition"], letter["title"], rtl=letter["rtl"])
+        flow.space(18)
+        previous = None
+        for kind, text in markdown_blocks(letter["text"]):
+            if previous == "item" and kind != "item":
+                flow.space(6)
+            previous = kind
+            if kind == "heading":
+                heading(flow, text, size=12, rtl=letter["rtl"])
+            elif kind == "item":
+                paragraph(flow, text, indent=14, after=2, rtl=letter["rtl"])
+            else:
+                paragraph(flow, text, after=8, rtl=letter["rtl"])
 
     flow.break_page()
-    paragraph(flow, "Summary", size=18, bold=True, after=10)
-    pair(flow, "Petition", spec["title"])
-    pair(flow, "Addressed to", spec["target"])
-    pair(flow, "Delivery", f"Number {spec['number']}, built on {spec['date']}")
-    covers = (
-        f"Signatures confirmed since delivery number {spec['since']}"
-        if spec["since"]
-        else "All confirmed signatures"
+    paragraph(flow, w["summary"], size=18, bold=True, after=10, rtl=rtl)
+    pair(flow, w["petition"], spec["title"], rtl=rtl)
+    pair(flow, w["addressed_to"], spec["target"], rtl=rtl)
+    pair(
+        flow,
+        w["delivery"],
+        w["delivery_value"] % {"number": spec["number"], "date": spec["date"]},
+        rtl=rtl,
     )
-    pair(flow, "Contents", covers)
-    pair(flow, "Signatures in this delivery", f"{spec['rows']:,}")
-    pair(flow, "Countries", f"{len(spec['countries']):,}")
-    pair(flow, "Signatures dated", f"{spec['first_date']} to {spec['last_date']}")
-    total = f"{spec['petition_total']:,}"
+    covers = w["since"] % {"number": spec["since"]} if spec["since"] else w["all"]
+    pair(flow, w["contents"], covers, rtl=rtl)
+    pair(flow, w["in_delivery"], num(spec["rows"]), rtl=rtl)
+    pair(flow, w["countries"], num(len(spec["countries"])), rtl=rtl)
+    dated = w["dated_value"] % {"first": spec["first_date"], "last": spec["last_date"]}
+    pair(flow, w["dated"], dated, rtl=rtl)
+    total = num(spec["petition_total"])
     if spec["offline"]:
-        total += f", including {spec['offline']:,} on paper delivered separately"
-    pair(flow, "Petition total at delivery", total)
+        total = w["with_offline"] % {"total": total, "offline": num(spec["offline"])}
+    pair(flow, w["total"], total, rtl=rtl)
 
-    heading(flow, "Verification")
-    pair(flow, "Rows", f"{spec['rows']:,}")
-    pair(flow, "SHA-256", spec["sha256"], size=9.0)
+    heading(flow, w["verification"], rtl=rtl)
+    pair(flow, w["rows"], num(spec["rows"]), rtl=rtl)
+    pair(flow, "SHA-256", spec["sha256"], size=9.0, rtl=rtl)
     flow.space(4)
-    paragraph(flow, CANONICAL_SENTENCE, size=9.5)
+    paragraph(flow, w["canonical"], size=9.5, rtl=rtl)
 
-    heading(flow, "Milestones reached")
+    heading(flow, w["milestones"], rtl=rtl)
     if spec["milestones"]:
-        for count, label, date in spec["milestones"]:
-            pair(flow, f"{count:,} signatures", f"{label} (reached {date})")
+        for count_label, label, date in spec["milestones"]:
+            pair(flow, count_label, w["reached"] % {"label": label, "date": date}, rtl=rtl)
     else:
-        paragraph(flow, "None yet.")
+        paragraph(flow, w["none_yet"], rtl=rtl)
 
     if spec["endorsers"]:
-        heading(flow, "Endorsed by")
+        heading(flow, w["endorsed"], rtl=rtl)
         for name in spec["endorsers"]:
-            paragraph(flow, name, after=1)
+            paragraph(flow, name, after=1, rtl=rtl)
 
-    heading(flow, "Signatures by country")
+    heading(flow, w["by_country"], rtl=rtl)
     ranked = sorted(spec["countries"], key=lambda c: (-c[2], spec["order"].index(c[0])))
     right = L.RIGHT - 70
     flow.line(
         BODY_LEADING,
         [
-            ("Country", L.LEFT, 8.5, True, "left", None),
-            ("Signatures", right, 8.5, True, "right", None),
-            ("Share", L.RIGHT, 8.5, True, "right", None),
+            (w["country"], L.LEFT, 8.5, True, "left", None),
+            (w["signatures"], right, 8.5, True, "right", None),
+            (w["share"], L.RIGHT, 8.5, True, "right", None),
         ],
         rule=True,
     )
     for _code, name, count in ranked:
-        share = f"{100 * count / spec['rows']:.1f}%" if spec["rows"] else ""
+        share = (
+            format_percent(count / spec["rows"], "#,##0.0%", locale=spec["language"])
+            if spec["rows"]
+            else ""
+        )
         flow.line(
             14.0,
             [
                 (name, L.LEFT, 10, False, "left", right - L.LEFT - 80),
-                (f"{count:,}", right, 10, False, "right", None),
+                (num(count), right, 10, False, "right", None),
                 (share, L.RIGHT, 10, False, "right", None),
             ],
         )

@@ -8,10 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import StringField
+from wtforms import SelectMultipleField, StringField
 from wtforms.validators import AnyOf
 
 from petition.core.extensions import db
+from petition.core.i18n import language_name
 from petition.delivery.models import Delivery
 from petition.jobs import runner as jobs
 from petition.jobs.models import Job
@@ -26,6 +27,13 @@ KIND = "delivery_pdf"
 class StartDeliveryForm(FlaskForm):
     # "all" confirmed signatures, or those "since_last" delivery (radio buttons in the page).
     scope = StringField(default="all", validators=[AnyOf(["all", "since_last"])])
+    # The cover letter's languages, in the petition's order (checkboxes in the page); none
+    # ticked means the petition's own.
+    languages = SelectMultipleField(validate_choice=True)
+
+    def __init__(self, petition, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.languages.choices = [(code, language_name(code)) for code in petition.languages]
 
 
 def active_job(petition_id):
@@ -71,7 +79,7 @@ def deliveries(slug):
         deliveries=[(d, email or d.created_by) for d, email in rows],
         job=job,
         failed=failed,
-        form=StartDeliveryForm(),
+        form=StartDeliveryForm(petition),
         has_previous=bool(rows),
     )
 
@@ -80,7 +88,7 @@ def deliveries(slug):
 @auth.staff_required()
 def start_delivery(slug):
     petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
-    form = StartDeliveryForm()
+    form = StartDeliveryForm(petition)
     if not form.validate_on_submit():
         abort(400)
     if active_job(petition.id) is not None:
@@ -92,6 +100,8 @@ def start_delivery(slug):
         {
             "petition_id": petition.id,
             "since_last": since_last,
+            # In the petition's order, its own language first when ticked.
+            "languages": [code for code in petition.languages if code in form.languages.data],
             "staff_id": current_user.id,
             "created_by": current_user.email,
         },

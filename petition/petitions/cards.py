@@ -12,14 +12,14 @@ Per app (app.extensions), not per module: tests run many apps, each on its own d
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import current_app
 from sqlalchemy import select
 
 from petition.core.db import utcnow
 from petition.core.extensions import db
-from petition.petitions.models import Petition, takes_signatures
+from petition.petitions.models import Petition, PetitionTranslation, takes_signatures
 
 CARD_SECONDS = 5.0
 
@@ -31,10 +31,18 @@ class Card:
     title: str
     state: str
     closes_at: dt.datetime | None
+    language: str = "en"
+    # ((language, title), ...) of the petition's other versions, for the signer's mail.
+    titles: tuple = ()
 
     @property
     def is_open(self):
         return takes_signatures(self.state, self.closes_at, utcnow())
+
+    def in_language(self, language):
+        """The card as a signer of `language` is told about it: that version's title."""
+        title = dict(self.titles).get(language)
+        return replace(self, title=title) if title else self
 
 
 def cards():
@@ -49,13 +57,23 @@ def get(slug):
         return found[1]
     row = db.session.execute(
         select(
-            Petition.id, Petition.slug, Petition.title, Petition.state, Petition.closes_at
+            Petition.id,
+            Petition.slug,
+            Petition.title,
+            Petition.state,
+            Petition.closes_at,
+            Petition.language,
         ).where(Petition.slug == slug, Petition.state != "draft")
     ).first()
     if row is None:
         # Not cached: a made-up slug must not grow the dictionary.
         return None
-    card = Card(*row)
+    titles = db.session.execute(
+        select(PetitionTranslation.language, PetitionTranslation.title).where(
+            PetitionTranslation.petition_id == row.id
+        )
+    ).all()
+    card = Card(*row, titles=tuple(map(tuple, titles)))
     cards()[slug] = (now + CARD_SECONDS, card)
     return card
 

@@ -4,14 +4,16 @@ import datetime as dt
 import re
 import unicodedata
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_utc
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from petition.core.db import utcnow
 from petition.core.forms import BIDI_CONTROLS
+from petition.core.i18n import language_name
 from petition.petitions import manage
 
 HASHTAG = re.compile(r"#?\w{1,99}")
@@ -91,10 +93,24 @@ class PetitionForm(FlaskForm):
         filters=[lambda v: v.strip() if v else v],
         validators=[Optional(), Length(max=100), one_line],
     )
+    share_text = TextAreaField(
+        _l("Share text (optional: what share links say; the title when empty)"),
+        filters=[multiline],
+        validators=[Length(max=500), no_controls],
+    )
+    language = SelectField(_l("Language of the title and text"), default="en")
 
-    def __init__(self, *args, stored_closes_at=None, **kwargs):
+    def __init__(self, *args, stored_closes_at=None, other_versions=(), **kwargs):
         self.stored_closes_at = stored_closes_at
+        self.other_versions = set(other_versions)
         super().__init__(*args, **kwargs)
+        self.language.choices = language_choices()
+
+    def validate_language(self, field):
+        if field.data in self.other_versions:
+            raise ValidationError(
+                _l("The petition has a version in this language: remove it first, or edit it.")
+            )
 
     def validate_milestones(self, field):
         try:
@@ -136,6 +152,8 @@ class PetitionForm(FlaskForm):
             "cover_letter": self.cover_letter.data or "",
             "endorsers": self.endorsers.data or "",
             "hashtag": ("#" + hashtag.lstrip("#")) if hashtag else None,
+            "share_text": (self.share_text.data or "").strip(),
+            "language": self.language.data,
             "closes_at": self.closing_time(),
             "offline_count": self.offline_count.data or 0,
             "milestones": self.parsed_milestones,
@@ -156,3 +174,49 @@ class NewPetitionForm(PetitionForm):
             )
         if manage.slug_taken(field.data):
             raise ValidationError(_l("Another petition already has this slug."))
+
+
+def language_choices():
+    """The languages the site serves, each named in the staff member's language."""
+    return [(code, language_name(code)) for code in current_app.config["LANGUAGES"]]
+
+
+class TranslationForm(FlaskForm):
+    """The petition's version in one more language (petitions/texts.py)."""
+
+    title = StringField(
+        _l("Title"),
+        filters=[nfc],
+        validators=[DataRequired(_l("Please give a title.")), Length(max=200), one_line],
+    )
+    text = TextAreaField(
+        _l("Text (Markdown)"), filters=[multiline], validators=[Length(max=20_000), no_controls]
+    )
+    cover_letter = TextAreaField(
+        _l("Cover letter (empty: the bundle prints its standard letter in this language)"),
+        filters=[multiline],
+        validators=[Length(max=20_000), no_controls],
+    )
+    share_text = TextAreaField(
+        _l("Share text (optional: what share links say; the title when empty)"),
+        filters=[multiline],
+        validators=[Length(max=500), no_controls],
+    )
+    hashtag = StringField(
+        _l("Hashtag (optional; empty: the original's)"),
+        filters=[lambda v: v.strip() if v else v],
+        validators=[Optional(), Length(max=100), one_line],
+    )
+
+    def validate_hashtag(self, field):
+        if field.data and not HASHTAG.fullmatch(field.data):
+            raise ValidationError(_l("One word of letters, digits or _, e.g. #SpeakOut."))
+
+    def values(self):
+        return {
+            "title": self.title.data,
+            "text": self.text.data or "",
+            "cover_letter": self.cover_letter.data or "",
+            "share_text": self.share_text.data or "",
+            "hashtag": self.hashtag.data or "",
+        }

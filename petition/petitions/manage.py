@@ -72,7 +72,17 @@ def slug_taken(slug):
 
 
 # Fields a form sets directly on the petition (milestones and the offline count need more).
-PLAIN_FIELDS = ("title", "target", "text", "cover_letter", "endorsers", "hashtag", "closes_at")
+PLAIN_FIELDS = (
+    "title",
+    "target",
+    "text",
+    "cover_letter",
+    "endorsers",
+    "hashtag",
+    "share_text",
+    "language",
+    "closes_at",
+)
 
 
 def create(slug, values, config):

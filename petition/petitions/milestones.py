@@ -1,5 +1,7 @@
 """Telling staff when a milestone is reached."""
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from petition.core.db import utcnow
@@ -36,13 +38,20 @@ def announce(milestone_ids, config):
         .order_by(Milestone.count)
     ).all()
     for milestone, petition in rows:
-        for to in recipients:
-            mail.enqueue(
-                to,
-                f"Milestone reached: {milestone.label} ({petition.title})",
-                "petitions/mail/milestone.txt",
-                petition=petition,
-                milestone=milestone,
-                petition_url=petition_url(config, petition),
+        # Staff read the petition's own language: they wrote it.
+        with force_locale(petition.language):
+            subject = _(
+                "Milestone reached: %(label)s (%(title)s)",
+                label=milestone.label,
+                title=petition.title,
             )
+            for to in recipients:
+                mail.enqueue(
+                    to,
+                    subject,
+                    "petitions/mail/milestone.txt",
+                    petition=petition,
+                    milestone=milestone,
+                    petition_url=petition_url(config, petition),
+                )
     return claimed

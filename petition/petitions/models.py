@@ -48,6 +48,11 @@ class Petition(db.Model):
     target: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text, default="")
     hashtag: Mapped[str | None] = mapped_column(String(100))
+    # The language title, text, cover letter and share text are written in; other languages'
+    # versions are PetitionTranslation rows, all adding to the one count.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    # What share links say beside the link (the title when empty).
+    share_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The letter that opens the delivery bundle, Markdown; and endorsing organisations, one a line.
     cover_letter: Mapped[str] = mapped_column(Text, default="")
     endorsers: Mapped[str] = mapped_column(Text, default="")
@@ -64,6 +69,11 @@ class Petition(db.Model):
     milestones: Mapped[list[Milestone]] = relationship(
         back_populates="petition", order_by="Milestone.count", cascade="all, delete-orphan"
     )
+    translations: Mapped[list[PetitionTranslation]] = relationship(
+        back_populates="petition",
+        order_by="PetitionTranslation.language",
+        cascade="all, delete-orphan",
+    )
 
     def __init__(self, **kwargs):
         # Column defaults apply only at INSERT; state rules need them on a new object too.
@@ -72,7 +82,20 @@ class Petition(db.Model):
         kwargs.setdefault("confirmed_count", 0)
         kwargs.setdefault("cover_letter", "")
         kwargs.setdefault("endorsers", "")
+        kwargs.setdefault("language", "en")
+        kwargs.setdefault("share_text", "")
         super().__init__(**kwargs)
+
+    @property
+    def languages(self):
+        """Every language the petition is published in, its own first."""
+        return [self.language] + [
+            t.language for t in self.translations if t.language != self.language
+        ]
+
+    def translation(self, language):
+        """The version in `language` other than the petition's own, or None."""
+        return next((t for t in self.translations if t.language == language), None)
 
     @property
     def confirmed_total(self):
@@ -116,6 +139,25 @@ class Petition(db.Model):
             raise StateError(f"cannot close a petition that is {self.state}")
         self.state = "closed"
         self.updated_at = utcnow()
+
+
+class PetitionTranslation(db.Model):
+    """The petition in one more language: its own title, text, cover letter and share text."""
+
+    __tablename__ = "petition_translations"
+    __table_args__ = (UniqueConstraint("petition_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    cover_letter: Mapped[str] = mapped_column(Text, default="")
+    share_text: Mapped[str] = mapped_column(Text, default="")
+    hashtag: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    petition: Mapped[Petition] = relationship(back_populates="translations")
 
 
 class Milestone(db.Model):

@@ -15,12 +15,13 @@ import logging
 from flask import current_app
 from redis import RedisError
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from petition.core.extensions import cache, db
-from petition.core.urls import petition_url
+from petition.core.urls import petition_url, with_language
 from petition.jobs import runner as jobs
 from petition.petitions import cards as petition_cards
-from petition.petitions import counting
+from petition.petitions import counting, texts
 from petition.petitions.models import Petition
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,23 @@ def describe(petition, with_countries=False):
             for m in petition.milestones
         ],
         "updated_at": iso(petition.count_changed_at),
+        "languages": petition.languages,
+        # Kept for in_language(); not part of the API's answer.
+        "titles": texts.titles(petition),
     }
     if with_countries:
         body["signatures_by_country"] = counting.by_country(petition.id)
+    return body
+
+
+def in_language(snapshot, language=None):
+    """The API's shape of a snapshot: with `language` (?lang=) one the petition is published in,
+    its title in that language and a link to the page in it."""
+    body = {k: v for k, v in snapshot.items() if k != "titles"}
+    title = snapshot.get("titles", {}).get(language) if language else None
+    if title:
+        body["title"] = title
+        body["url"] = with_language(body["url"], language)
     return body
 
 
@@ -150,7 +165,10 @@ def listing():
 
     def compute():
         rows = db.session.execute(
-            select(Petition).where(Petition.state != "draft").order_by(Petition.created_at.desc())
+            select(Petition)
+            .where(Petition.state != "draft")
+            .order_by(Petition.created_at.desc())
+            .options(selectinload(Petition.translations))
         ).scalars()
         return [describe(p) for p in rows]
 

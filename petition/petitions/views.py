@@ -6,7 +6,7 @@ log itself, and audit(), are the staff feature's; the page needs the petitions t
 
 import json
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, to_user_timezone
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -14,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from petition.core.db import MAX_ID, StateError, row_id
 from petition.core.extensions import db
+from petition.core.i18n import language_name
 from petition.jobs import runner as jobs
-from petition.petitions import charts, manage, reports, snapshots
-from petition.petitions.forms import NewPetitionForm, PetitionForm
+from petition.petitions import charts, manage, reports, snapshots, texts
+from petition.petitions.forms import NewPetitionForm, PetitionForm, TranslationForm
 from petition.petitions.models import Petition
 from petition.staff import auth
 from petition.staff.models import AuditLog, Staff
@@ -79,7 +80,10 @@ def new_petition():
 @auth.staff_required()
 def edit_petition(slug):
     petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
-    form = PetitionForm(stored_closes_at=petition.closes_at)
+    form = PetitionForm(
+        stored_closes_at=petition.closes_at,
+        other_versions=[t.language for t in petition.translations],
+    )
     if not form.is_submitted():
         form.process(data=form_data(petition))
     elif form.validate():
@@ -108,7 +112,7 @@ def form_data(petition):
 
 
 # Long texts go into the log by name only; the rest with their old and new values.
-LONG_FIELDS = {"text", "cover_letter", "endorsers"}
+LONG_FIELDS = {"text", "cover_letter", "endorsers", "share_text"}
 
 
 def audit_changes(changes):
@@ -124,6 +128,63 @@ def audit_changes(changes):
         else:
             detail[field] = {"old": old, "new": new}
     return detail
+
+
+def version_of(slug, language):
+    """The petition, and the language of a version staff may write (a served one, not its own)."""
+    petition = db.one_or_404(select(Petition).where(Petition.slug == slug))
+    if language not in current_app.config["LANGUAGES"] or language == petition.language:
+        abort(404)
+    return petition
+
+
+@bp.route("/petitions/<slug>/languages/<language>", methods=["GET", "POST"])
+@auth.staff_required()
+def edit_version(slug, language):
+    """The petition in another language, written beside the original."""
+    petition = version_of(slug, language)
+    row = petition.translation(language)
+    form = TranslationForm(obj=row)
+    if form.validate_on_submit():
+        values = form.values()
+        texts.publish(petition, language, current_app.config["LANGUAGES"], **values)
+        auth.audit(
+            "petition.translate",
+            petition_id=petition.id,
+            language=language,
+            title=values["title"],
+            new=row is None,
+        )
+        commit(petition)
+        flash(
+            _("The %(language)s version is published.", language=language_name(language)), "success"
+        )
+        return redirect(url_for("staff.petition", slug=petition.slug), code=303)
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "petitions/staff/version_form.html",
+        form=form,
+        petition=petition,
+        language=language,
+        published=row is not None,
+    ), status
+
+
+@bp.post("/petitions/<slug>/languages/<language>/remove")
+@auth.staff_required()
+def remove_version(slug, language):
+    petition = version_of(slug, language)
+    if texts.withdraw(petition, language):
+        auth.audit("petition.untranslate", petition_id=petition.id, language=language)
+        commit(petition)
+        flash(
+            _(
+                "The %(language)s version is no longer published; its signatures still count.",
+                language=language_name(language),
+            ),
+            "success",
+        )
+    return redirect(url_for("staff.petition", slug=petition.slug), code=303)
 
 
 def transition(slug, action):

@@ -20,7 +20,7 @@ from petition.core.extensions import db
 from petition.core.urls import petition_url, public_url
 from petition.mail import outbox as mail
 from petition.mail import pending_push
-from petition.petitions import counting
+from petition.petitions import counting, texts
 from petition.petitions.models import Petition, Signature
 from petition.signing import insert as sign_insert
 from petition.signing.models import Token
@@ -238,6 +238,8 @@ def send_thanks(petition, signature_id, to, locale, config):
 
 
 def send_already_signed(petition, signature_id, to, locale, config):
+    # Named as the signer read it: the title of the version in their language.
+    petition = texts.in_language(petition, locale or "en")
     plain = links(config, signature_id, ("withdraw",))
     with force_locale(locale or "en"):
         mail.add(
@@ -254,6 +256,8 @@ def send_already_signed(petition, signature_id, to, locale, config):
 
 def compose_confirmation(petition, plain, to, locale, config, again=False):
     """The confirmation mail for the tokens in `plain`: (to, subject, body)."""
+    # Named as the signer read it: the title of the version in their language.
+    petition = texts.in_language(petition, locale or "en")
     addresses = urls(config, plain)
     with force_locale(locale or "en"):
         return mail.compose(
@@ -269,6 +273,8 @@ def compose_confirmation(petition, plain, to, locale, config, again=False):
 
 
 def compose_thanks(petition, plain, to, locale, config):
+    # Named as the signer read it: the title of the version in their language.
+    petition = texts.in_language(petition, locale or "en")
     with force_locale(locale or "en"):
         return mail.compose(
             to,

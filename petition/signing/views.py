@@ -6,17 +6,18 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _
 from markupsafe import escape
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from petition.abuse import defences as abuse
 from petition.core import db_setup
 from petition.core.extensions import db, limiter
 from petition.core.forms import clean_source
-from petition.core.i18n import current_language
+from petition.core.i18n import current_language, use_default_language
 from petition.core.urls import petition_url, public_url, with_language
 from petition.events import operations as events
 from petition.jobs import runner as jobs
 from petition.petitions import cards as petition_cards
-from petition.petitions import counting
+from petition.petitions import counting, texts
 from petition.petitions.models import Petition
 from petition.signing import operations as signing
 from petition.signing.forms import SignForm
@@ -25,13 +26,17 @@ bp = Blueprint("public", __name__)
 
 
 def public_petition(slug):
-    """An open or closed petition by slug; drafts and unknown slugs are 404."""
+    """An open or closed petition by slug, as the reader sees it (texts.Localized); drafts and
+    unknown slugs are 404. A reader who names no language we serve reads the petition's own."""
     petition = db.session.execute(
-        select(Petition).where(Petition.slug == slug, Petition.state != "draft")
+        select(Petition)
+        .where(Petition.slug == slug, Petition.state != "draft")
+        .options(selectinload(Petition.translations))
     ).scalar_one_or_none()
     if petition is None:
         abort(404)
-    return petition
+    use_default_language(petition.language)
+    return texts.localized(petition, current_language())
 
 
 def commit_and_wake():
@@ -56,12 +61,18 @@ def no_store(response):
 def index():
     petitions = (
         db.session.execute(
-            select(Petition).where(Petition.state == "open").order_by(Petition.created_at.desc())
+            select(Petition)
+            .where(Petition.state == "open")
+            .order_by(Petition.created_at.desc())
+            .options(selectinload(Petition.translations))
         )
         .scalars()
         .all()
     )
-    return render_template("signing/index.html", petitions=petitions)
+    language = current_language()
+    return render_template(
+        "signing/index.html", petitions=[texts.localized(p, language) for p in petitions]
+    )
 
 
 @bp.get("/petitions/<slug>")
@@ -126,6 +137,7 @@ def sign(slug):
     card = petition_cards.get(slug)
     if card is None:
         abort(404)
+    use_default_language(card.language)
     form = SignForm(language=current_language())
     if not form.validate():
         return render_petition(public_petition(slug), form, status=400)
@@ -171,7 +183,12 @@ def confirm_page(token):
     found = signing.find_token(token, "confirm")
     if found is None:
         return render_template("signing/link_invalid.html"), 404
-    return render_template("signing/confirm.html", token=token, signature=found.signature)
+    return render_template(
+        "signing/confirm.html",
+        token=token,
+        signature=found.signature,
+        petition=signed_petition(found.signature),
+    )
 
 
 @bp.post("/confirm/<token>")
@@ -181,7 +198,7 @@ def confirm(token):
     if outcome == "invalid":
         return render_template("signing/link_invalid.html"), 404
     commit_and_wake()
-    petition = signature.petition
+    petition = signed_petition(signature)
     return render_template(
         "signing/confirmed.html",
         outcome=outcome,
@@ -196,7 +213,12 @@ def withdraw_page(token):
     found = signing.find_token(token, "withdraw")
     if found is None:
         return render_template("signing/link_invalid.html"), 404
-    return render_template("signing/withdraw.html", token=token, signature=found.signature)
+    return render_template(
+        "signing/withdraw.html",
+        token=token,
+        signature=found.signature,
+        petition=signed_petition(found.signature),
+    )
 
 
 @bp.post("/withdraw/<token>")
@@ -206,7 +228,18 @@ def withdraw(token):
     if outcome == "invalid":
         return render_template("signing/link_invalid.html"), 404
     commit_and_wake()
-    return render_template("signing/withdrawn.html", outcome=outcome, petition=signature.petition)
+    return render_template(
+        "signing/withdrawn.html",
+        outcome=outcome,
+        petition=signed_petition(signature),
+    )
+
+
+def signed_petition(signature):
+    """The signature's petition in the reader's language; one who names none reads the
+    language they signed in."""
+    use_default_language(signature.locale or signature.petition.language)
+    return texts.localized(signature.petition, current_language())
 
 
 def share_links(petition):
@@ -214,7 +247,7 @@ def share_links(petition):
     link opens the petition in the language it was shared in."""
     url = with_language(petition_url(current_app.config, petition), current_language())
     hashtag = (petition.hashtag or "").lstrip("#")
-    text = petition.title + (f" #{hashtag}" if hashtag else "")
+    text = petition.share_line + (f" #{hashtag}" if hashtag else "")
     u, t = quote(url, safe=""), quote(text, safe="")
     return {
         "url": url,

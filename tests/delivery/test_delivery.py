@@ -437,3 +437,39 @@ def test_staff_build_a_bundle_watch_it_and_download_it(app, client, petition_id,
     )
     assert client.get(f"/staff/deliveries/{delivery.id}/download").status_code == 302
     assert client.get(job_url).status_code == 302
+
+
+def test_the_cover_letter_prints_in_each_language_chosen(app, petition_id, tmp_path):
+    from petition.delivery import words
+    from petition.petitions import texts
+
+    tools()
+    with app.app_context():
+        texts.publish(
+            db.session.get(Petition, petition_id),
+            "ru",
+            app.config["LANGUAGES"],
+            title="Выступите, МОК",
+            cover_letter="Уважаемый Международный олимпийский комитет!\n\nМы просим вас выступить.",
+        )
+        db.session.commit()
+    add_signatures(app, petition_id, [("Anna Schröder", "DE", "Köln"), ("Олег Ким", "RU", None)])
+    out = tmp_path / "bundle.pdf"
+    result = build(app, out, "--language", "ru", "--language", "en")
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out)
+    russian = words.frame("ru")
+    assert russian["summary"] != "Summary"  # the Russian catalog translates the frame
+    # The Russian letter first, then the English default one, then the summary, all in Russian.
+    first = text.index("Мы просим вас выступить.")
+    second = text.index("We are delivering to you the petition “Speak out”")
+    summary = text.index(normal(russian["summary"]))
+    assert first < second < summary
+    assert "Выступите, МОК" in text
+    assert normal(russian["subtotal"] % {"country": "Германия"}) in text
+    assert normal(russian["page"] % {"page": 1, "pages": pdf_pages(out)}) in text
+    assert "Summary" not in text and "Subtotal" not in text
+
+    refused = build(app, tmp_path / "other.pdf", "--language", "fr")
+    assert refused.exit_code == 1
+    assert "not published in fr (it is in en, ru)" in refused.output

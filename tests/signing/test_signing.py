@@ -8,7 +8,7 @@ from petition.core.extensions import db
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Milestone, Petition, Signature
 from petition.signing.models import Token
-from tests.helpers import csrf_token, link
+from tests.helpers import csrf_token, link, token_of
 
 
 def signatures(app):
@@ -90,8 +90,8 @@ def test_tokens_are_stored_hashed_and_single_purpose(app, client, make_petition,
     make_petition()
     sign()
     body = outbox()[0]["body"]
-    confirm_token = link(body, "confirm").rsplit("/", 1)[1]
-    withdraw_token = link(body, "withdraw").rsplit("/", 1)[1]
+    confirm_token = token_of(body, "confirm")
+    withdraw_token = token_of(body, "withdraw")
     with app.app_context():
         stored = db.session.execute(
             select(func.count())
@@ -310,7 +310,9 @@ def test_api_shapes(client, make_petition, make_signature, fold):
         "milestones",
         "signatures_by_country",
         "updated_at",
+        "languages",
     }
+    assert body["languages"] == ["en"]
     assert body["signature_count"] == 8
     assert body["goal"] == 300_000
     assert body["signatures_by_country"] == {"RU": 2, "FR": 1}
@@ -408,8 +410,8 @@ def test_withdraw_racing_a_confirmation_is_never_lost(app, client, make_petition
         sign(email=f"p{i}@example.org")
     tokens = [
         (
-            link(m["body"], "confirm").rsplit("/", 1)[1],
-            link(m["body"], "withdraw").rsplit("/", 1)[1],
+            token_of(m["body"], "confirm"),
+            token_of(m["body"], "withdraw"),
         )
         for m in outbox()
     ]

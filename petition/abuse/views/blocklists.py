@@ -178,7 +178,7 @@ def trending_page(slug):
         "abuse/staff/trending.html",
         petition=petition,
         report=found,
-        window=abuse.describe(config["TREND_WINDOW_SECONDS"]),
+        window=abuse.describe_window(config["TREND_WINDOW_SECONDS"]),
         thresholds={
             "address": config["TREND_ALERT_ADDRESS"],
             "domain": config["TREND_ALERT_DOMAIN"],

@@ -49,14 +49,20 @@ def find(slug):
     return snapshot
 
 
+def asked_language():
+    # Any code: one the petition is not published in gives its own title.
+    return (request.args.get("lang") or "").strip().lower() or None
+
+
 @bp.get("/petitions")
 def petitions():
-    return jsonify(petitions=snapshots.listing())
+    language = asked_language()
+    return jsonify(petitions=[snapshots.in_language(s, language) for s in snapshots.listing()])
 
 
 @bp.get("/petitions/<slug>")
 def petition(slug):
-    return jsonify(find(slug))
+    return jsonify(snapshots.in_language(find(slug), asked_language()))
 
 
 @bp.get("/petitions/<slug>/count")
