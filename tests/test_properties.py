@@ -269,6 +269,7 @@ PATH_VALUES = {
     "photo_id": 1,
     "host_id": 1,
     "name": "n" * 24 + ".jpg",
+    "language": "ru",
 }
 
 

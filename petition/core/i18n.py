@@ -10,11 +10,12 @@ package into the instance folder when the app starts, so a production set-up tha
 import io
 import os
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
+from babel import numbers as babel_numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, g, has_request_context, request, url_for
-from flask_babel import format_date, format_decimal, get_locale, refresh
+from flask_babel import format_date, get_locale, refresh
 from werkzeug.routing import BuildError
 
 from petition.core import countries
@@ -150,22 +151,69 @@ def language_links():
     return links
 
 
-def language_name(code, in_language=None):
-    """A language's name, in the reader's language unless `in_language` says otherwise."""
+def language_name(code, in_language=None, sentence=False):
+    """A language's name, in the reader's language unless `in_language` says otherwise; with a
+    capital as a label or menu entry, as the language writes it within a sentence (French
+    "russe", German "Russisch") when `sentence`."""
     try:
         name = Locale.parse(code).get_display_name(in_language or current_language()) or code
     except (ValueError, TypeError):
         return code
-    return name[:1].upper() + name[1:]
+    return name if sentence else name[:1].upper() + name[1:]
 
 
 def text_dir(code):
     return "rtl" if (code or "").split("_")[0].split("-")[0] in RIGHT_TO_LEFT else "ltr"
 
 
+def number_locale():
+    """The reader's locale for numbers: their browser's region where it names one for the
+    page's language, since CLDR writes Arabic with Arabic-Indic digits in Egypt or Saudi Arabia
+    (١٬٢٣٤) and with Latin ones for "ar" alone or Morocco (1,234); else the page's language."""
+    language = current_language()
+    if not has_request_context():
+        return Locale.parse(language)
+    found = g.get("number_locale")
+    if found is None or found[0] != language:
+        chosen = Locale.parse(language)
+        for value, _quality in request.accept_languages:
+            code = value.replace("-", "_")
+            if code.split("_")[0].lower() != language or "_" not in code:
+                continue
+            try:
+                chosen = Locale.parse(code)
+            except (ValueError, TypeError, UnknownLocaleError):
+                continue  # a region Babel does not know (de-XX): the language's own
+            break
+        found = g.number_locale = (language, chosen)
+    return found[1]
+
+
+# Babel formats with a numbering system's symbols but always Latin digits; the digits of the
+# systems CLDR makes a locale's default (ar-EG: arab, fa: arabext, bn: beng, mr: deva, my: mymr).
+DIGITS = {
+    system: str.maketrans("0123456789", digits)
+    for system, digits in {
+        "arab": "٠١٢٣٤٥٦٧٨٩",
+        "arabext": "۰۱۲۳۴۵۶۷۸۹",
+        "beng": "০১২৩৪৫৬৭৮৯",
+        "deva": "०१२३४५६७८९",
+        "mymr": "၀၁၂၃၄၅၆၇၈၉",
+    }.items()
+}
+
+
+def number(value):
+    """A number as the reader's locale writes it: digits, grouping and separators."""
+    locale = number_locale()
+    text = babel_numbers.format_decimal(value, locale=locale, numbering_system="default")
+    table = DIGITS.get(locale.default_numbering_system)
+    return text.translate(table) if table else text
+
+
 def register_template_helpers(app):
     app.jinja_env.filters["markdown"] = render_markdown
-    app.jinja_env.filters["number"] = lambda n: format_decimal(n)
+    app.jinja_env.filters["number"] = number
     app.jinja_env.filters["country_name"] = lambda code: countries.name(code, current_language())
 
     app.jinja_env.globals["format_date"] = format_date

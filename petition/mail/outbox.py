@@ -51,8 +51,10 @@ def compose(to, subject, template, **context):
         if key.endswith("_url") and isinstance(value, str) and value.startswith(public):
             context[key] = with_language(value, language)
     body = render_template(template, **context)
-    # A line break in a header would make the message unsendable, and retried forever.
-    return to, " ".join(str(subject).split()), body
+    # A line break in a header would make the message unsendable, and retried forever; other
+    # spaces stay (French puts a no-break space before a colon).
+    lines = (line.strip() for line in str(subject).splitlines())
+    return to, " ".join(line for line in lines if line), body
 
 
 def add(to, subject, body, attachment=None):

@@ -157,7 +157,11 @@ def edit_version(slug, language):
         )
         commit(petition)
         flash(
-            _("The %(language)s version is published.", language=language_name(language)), "success"
+            _(
+                "The %(language)s version is published.",
+                language=language_name(language, sentence=True),
+            ),
+            "success",
         )
         return redirect(url_for("staff.petition", slug=petition.slug), code=303)
     status = 400 if form.is_submitted() else 200
@@ -180,7 +184,7 @@ def remove_version(slug, language):
         flash(
             _(
                 "The %(language)s version is no longer published; its signatures still count.",
-                language=language_name(language),
+                language=language_name(language, sentence=True),
             ),
             "success",
         )

@@ -458,7 +458,8 @@ def test_the_cover_letter_prints_in_each_language_chosen(app, petition_id, tmp_p
     result = build(app, out, "--language", "ru", "--language", "en")
     assert result.exit_code == 0, result.output
     text = pdf_text(out)
-    russian = words.frame("ru")
+    with app.app_context():
+        russian = words.frame("ru")
     assert russian["summary"] != "Summary"  # the Russian catalog translates the frame
     # The Russian letter first, then the English default one, then the summary, all in Russian.
     first = text.index("Мы просим вас выступить.")

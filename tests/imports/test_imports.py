@@ -127,11 +127,12 @@ def test_rows_are_stored_confirmed_normalised_and_unmailed(app, run, petition_id
         "  Ana   Souza ,Ana@Example.ORG,br,São Paulo,01000,2024-05-01",
         "Zoé,zoe@example.org,Côte d’Ivoire,,,2024-05-02T10:00:00+02:00",
         "Sam,sam@example.org,UK,,,",
-        "Dana,dana@example.org,Deutschland,,,",
+        "Dana,dana@example.org,Deutschland,,,",  # a name in any language the site serves
+        "Rex,rex@example.org,Narnia,,,",
     )
     before = dt.datetime.now(dt.UTC)
     report = run(data)
-    assert report.inserted == 3 and report.rejected == 1
+    assert report.inserted == 4 and report.rejected == 1
     with app.app_context():
         rows = {s.email: s for s in db.session.execute(select(Signature)).scalars().all()}
     ana = rows["Ana@example.org"]
@@ -146,6 +147,7 @@ def test_rows_are_stored_confirmed_normalised_and_unmailed(app, run, petition_id
     sam = rows["sam@example.org"]
     assert sam.country == "GB" and sam.created_at >= before and sam.confirmed_at == sam.created_at
     assert sam.mail_count == 0
+    assert rows["dana@example.org"].country == "DE"
     assert outbox() == []  # imported people signed elsewhere: nobody is mailed
 
 

@@ -51,16 +51,18 @@ def test_signing_in_either_language_adds_to_one_count(app, client, bilingual, ou
     assert "<strong>Международный олимпийский комитет</strong>" in russian
     token = csrf_token(client, "/petitions/speak-out?lang=ru")
     data = {"name": "Мария Иванова", "email": "maria@example.org", "country": "RU"}
-    assert client.post(
-        "/petitions/speak-out/sign", data={**data, "csrf_token": token}
-    ).status_code == 303
+    assert (
+        client.post("/petitions/speak-out/sign", data={**data, "csrf_token": token}).status_code
+        == 303
+    )
 
     client.delete_cookie("lang")
     token = csrf_token(client, "/petitions/speak-out?lang=en")
     data = {"name": "Jane Doe", "email": "jane@example.org", "country": "IE"}
-    assert client.post(
-        "/petitions/speak-out/sign", data={**data, "csrf_token": token}
-    ).status_code == 303
+    assert (
+        client.post("/petitions/speak-out/sign", data={**data, "csrf_token": token}).status_code
+        == 303
+    )
 
     mails = {m["to"]: m for m in outbox()}
     ru, en = mails["maria@example.org"], mails["jane@example.org"]

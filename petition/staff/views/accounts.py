@@ -156,7 +156,10 @@ def account_role(staff_id):
         auth.audit("staff.role", email=account.email, old=account.role, new=form.role.data)
         account.role = form.role.data
         db.session.commit()
-        flash(_("%(email)s is now %(role)s.", email=account.email, role=account.role), "success")
+        flash(
+            _("%(email)s is now %(role)s.", email=account.email, role=role_name(account.role)),
+            "success",
+        )
     return redirect(url_for("staff.accounts"), code=303)
 
 
