@@ -45,19 +45,38 @@ def no_controls(form, field):
             raise ValidationError(_l("This contains control or invisible characters."))
 
 
-class PetitionForm(FlaskForm):
+class PetitionTextsForm(FlaskForm):
+    """What each language's version of a petition has of its own (petitions/texts.py)."""
+
     title = StringField(
         _l("Title"),
         filters=[nfc],
         validators=[DataRequired(_l("Please give a title.")), Length(max=200), one_line],
     )
+    text = TextAreaField(
+        _l("Text (Markdown)"), filters=[multiline], validators=[Length(max=20_000), no_controls]
+    )
+    hashtag = StringField(
+        _l("Hashtag (optional)"),
+        filters=[lambda v: v.strip() if v else v],
+        validators=[Optional(), Length(max=100), one_line],
+    )
+    share_text = TextAreaField(
+        _l("Share text (optional: what share links say; the title when empty)"),
+        filters=[multiline],
+        validators=[Length(max=500), no_controls],
+    )
+
+    def validate_hashtag(self, field):
+        if field.data and not HASHTAG.fullmatch(field.data):
+            raise ValidationError(_l("One word of letters, digits or _, e.g. #SpeakOut."))
+
+
+class PetitionForm(PetitionTextsForm):
     target = StringField(
         _l("Target (who receives it)"),
         filters=[nfc],
         validators=[DataRequired(_l("Please say who receives it.")), Length(max=200), one_line],
-    )
-    text = TextAreaField(
-        _l("Text (Markdown)"), filters=[multiline], validators=[Length(max=20_000), no_controls]
     )
     cover_letter = TextAreaField(
         _l("Cover letter to the target (Markdown, opens the delivery bundle)"),
@@ -88,16 +107,6 @@ class PetitionForm(FlaskForm):
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[Optional()],
     )
-    hashtag = StringField(
-        _l("Hashtag (optional)"),
-        filters=[lambda v: v.strip() if v else v],
-        validators=[Optional(), Length(max=100), one_line],
-    )
-    share_text = TextAreaField(
-        _l("Share text (optional: what share links say; the title when empty)"),
-        filters=[multiline],
-        validators=[Length(max=500), no_controls],
-    )
     language = SelectField(_l("Language of the title and text"), default="en")
 
     def __init__(self, *args, stored_closes_at=None, other_versions=(), **kwargs):
@@ -119,10 +128,6 @@ class PetitionForm(FlaskForm):
             # One message a bad line, each shown on its own.
             field.errors.extend(exc.errors[:-1])
             raise ValidationError(exc.errors[-1]) from None
-
-    def validate_hashtag(self, field):
-        if field.data and not HASHTAG.fullmatch(field.data):
-            raise ValidationError(_l("One word of letters, digits or _, e.g. #SpeakOut."))
 
     def validate_closes_at(self, field):
         when = self.closing_time()
@@ -181,36 +186,18 @@ def language_choices():
     return [(code, language_name(code)) for code in current_app.config["LANGUAGES"]]
 
 
-class TranslationForm(FlaskForm):
+class TranslationForm(PetitionTextsForm):
     """The petition's version in one more language (petitions/texts.py)."""
 
-    title = StringField(
-        _l("Title"),
-        filters=[nfc],
-        validators=[DataRequired(_l("Please give a title.")), Length(max=200), one_line],
-    )
-    text = TextAreaField(
-        _l("Text (Markdown)"), filters=[multiline], validators=[Length(max=20_000), no_controls]
-    )
     cover_letter = TextAreaField(
         _l("Cover letter (empty: the bundle prints its standard letter in this language)"),
         filters=[multiline],
         validators=[Length(max=20_000), no_controls],
     )
-    share_text = TextAreaField(
-        _l("Share text (optional: what share links say; the title when empty)"),
-        filters=[multiline],
-        validators=[Length(max=500), no_controls],
-    )
-    hashtag = StringField(
-        _l("Hashtag (optional; empty: the original's)"),
-        filters=[lambda v: v.strip() if v else v],
-        validators=[Optional(), Length(max=100), one_line],
-    )
 
-    def validate_hashtag(self, field):
-        if field.data and not HASHTAG.fullmatch(field.data):
-            raise ValidationError(_l("One word of letters, digits or _, e.g. #SpeakOut."))
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hashtag.label.text = _l("Hashtag (optional; empty: the original's)")
 
     def values(self):
         return {
