@@ -113,7 +113,7 @@ def test_the_day_widget_and_its_iframe(server, partner, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "embed-day.png", full_page=True)
     assert errors == []
-    assert failed == [f"{server.url}/api/days/no-such-day"]
+    assert failed == [f"{server.url}/api/days/no-such-day?lang=en"]
     context.close()
 
 
@@ -136,3 +136,115 @@ def test_the_day_page_offers_the_embed_code(server):
         html = response.read().decode()
     assert f"&lt;div data-day=&#34;{DAY}&#34;&gt;&lt;/div&gt;" in html
     assert f"{server.url}/embed/days/{DAY}" in html
+
+
+LANGUAGES_PAGE = """<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><title>Партнёр</title><link rel="icon" href="data:,">
+<style>body {{ margin: 16px; font: 16px Georgia, serif; background: #f4f1ea; }}
+.row {{ display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }}
+.row > div {{ width: 400px; max-width: 100%; }}</style>
+<script src="{app}/embed/widget.js" async></script></head>
+<body><h1>Мы тоже выходим</h1>
+<div class="row">
+<div id="ru" data-day="{day}" data-limit="3"></div>
+<div id="ar" data-day="{day}" data-limit="3" data-lang="ar"></div>
+</div>
+</body></html>
+"""
+DATE_OPTIONS = """{weekday: "short", month: "short", day: "numeric", hour: "numeric",
+    minute: "2-digit", timeZone: e.timezone, timeZoneName: "short"}"""
+
+
+@pytest.fixture(scope="module")
+def languages_partner(server, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("partner-day-languages")
+    (folder / "index.html").write_text(
+        LANGUAGES_PAGE.format(app=server.url, day=DAY), encoding="utf-8"
+    )
+    with static_site(folder) as url:
+        yield url
+
+
+def headline(page, code, data):
+    """The day's headline in a language, from its file and the browser's plural rules."""
+    words = json.loads((ROOT / f"petition/static/embed/locales/{code}.json").read_text("utf-8"))
+
+    def part(key, n):
+        value = words[key]
+        if isinstance(value, dict):
+            value = value[page.evaluate("([c, n]) => new Intl.PluralRules(c).select(n)", [code, n])]
+        number = page.evaluate("([c, n]) => new Intl.NumberFormat(c).format(n)", [code, n])
+        return value.replace("{n}", number)
+
+    return (
+        words["day"]
+        .replace("{events}", part("events", data["event_count"]))
+        .replace("{cities}", part("cities", data["city_count"]))
+        .replace("{countries}", part("countries", data["country_count"]))
+    )
+
+
+def test_the_day_widget_in_russian_and_arabic(server, languages_partner, browser):
+    data = api(server)
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    asked = []
+    page.on("request", lambda r: r.url.startswith(server.url) and asked.append(r.url))
+    page.goto(languages_partner + "/index.html")
+
+    russian = page.locator("#ru")
+    arabic = page.locator("#ar")
+    for card in (russian, arabic):
+        card.locator("li[data-event-id]").first.wait_for()
+        assert card.locator("[data-event-count]").get_attribute("data-event-count") == str(
+            data["event_count"]
+        )
+    assert russian.locator(".h").inner_text() == headline(page, "ru", data)
+    assert arabic.locator(".h").inner_text() == headline(page, "ar", data)
+    assert russian.locator(".c").get_attribute("lang") == "ru"
+    assert arabic.locator(".c").get_attribute("dir") == "rtl"
+    assert (
+        russian.locator("a", has_text="Найти акцию или провести свою").get_attribute("href")
+        == data["url"]
+    )
+    assert arabic.locator("a", has_text="ابحث عن فعالية أو نظّم واحدة").count() == 1
+
+    # Times and countries in the card's language: the browser's own Intl, asked the same way.
+    shown = russian.locator("li[data-event-id]")
+    for i in range(shown.count()):
+        item = shown.nth(i)
+        event = next(
+            e for e in data["events"] if str(e["id"]) == item.get_attribute("data-event-id")
+        )
+        line = item.locator(".w").inner_text()
+        if event["mode"] == "online":
+            assert line.startswith("Онлайн")
+        elif event["country"]:
+            country = page.evaluate(
+                "c => new Intl.DisplayNames(['ru'], {type: 'region'}).of(c)", event["country"]
+            )
+            assert country in line
+        if event["details_to_come"]:
+            assert line.endswith("Подробности позже")
+        else:
+            when = page.evaluate(
+                f"e => new Intl.DateTimeFormat('ru', {DATE_OPTIONS}).format(new Date(e.starts_at))",
+                event,
+            )
+            assert line.endswith(when)
+
+    day_calls = sorted(u for u in asked if "/api/days/" in u)
+    assert day_calls == [
+        f"{server.url}/api/days/{DAY}?lang=ar",
+        f"{server.url}/api/days/{DAY}?lang=ru",
+    ]
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=ARTIFACTS / f"widget-day-{width}.png", full_page=True)
+    assert errors == []
+    context.close()

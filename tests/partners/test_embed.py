@@ -1,7 +1,9 @@
 """The embed as partner sites load it: the widget script, and the widget as an iframe page."""
 
+import json
 import re
 
+from petition.partners.views import embed
 from tests.live import ROOT
 
 WIDGET = ROOT / "petition" / "static" / "embed" / "widget.js"
@@ -95,3 +97,154 @@ def test_unknown_and_draft_petitions_are_not_found(client, make_petition):
         # The frame still shows the widget, which tells the reader the petition is not there.
         assert f'data-petition="{slug}"' in response.get_data(as_text=True)
         assert "frame-ancestors *" in response.headers["Content-Security-Policy"]
+
+
+# --- the widget's languages ------------------------------------------------------------------
+
+LOCALES_DIR = WIDGET.parent / "locales"
+PLACEHOLDER = re.compile(r"\{(\w*)\}")
+
+
+def english():
+    """The English words inside widget.js (written as JSON, so this reads them as they are)."""
+    found = re.search(
+        r"\n  const EN = (\{\n.*?\n  \});\n", WIDGET.read_text(encoding="utf-8"), re.S
+    )
+    assert found, "widget.js keeps its English words in `const EN = {...};`"
+    return json.loads(found.group(1))
+
+
+def forms(value):
+    """The strings of one entry: itself, or a plural's forms."""
+    return [value] if isinstance(value, str) else list(value.values())
+
+
+def placeholders(value):
+    return {frozenset(PLACEHOLDER.findall(form)) for form in forms(value)}
+
+
+def test_the_widget_the_route_and_the_files_know_the_same_languages():
+    source = WIDGET.read_text(encoding="utf-8")
+    codes = re.search(r'const CODES = "([a-z ]+)"\.split\(" "\);', source)
+    assert codes, "widget.js lists its languages in CODES"
+    files = sorted(path.stem for path in LOCALES_DIR.glob("*.json"))
+    assert codes.group(1).split() == list(embed.LOCALES) == files
+    assert len(files) + 1 >= 20, "English and at least nineteen more"
+    for required in ("es", "fr", "pt", "de", "ru", "ar"):
+        assert required in files
+
+
+def test_every_locale_has_exactly_the_english_keys_and_placeholders():
+    en = english()
+    assert placeholders(en["more"]) == {frozenset({"n", "label"})}
+    assert placeholders(en["day"]) == {frozenset({"events", "cities", "countries"})}
+    for key, value in en.items():
+        assert len(placeholders(value)) == 1, f"the English forms of {key} differ"
+        if not isinstance(value, str):
+            assert set(value) == {"one", "other"}, key
+    for path in sorted(LOCALES_DIR.glob("*.json")):
+        words = json.loads(path.read_text(encoding="utf-8"))
+        assert list(words) == list(en), f"{path.name}: keys (in English's order)"
+        for key, value in words.items():
+            assert isinstance(value, str) or (
+                isinstance(value, dict) and value and "other" in value
+            ), f"{path.name} {key}: a string, or plural forms with 'other'"
+            assert all(isinstance(form, str) and form.strip() for form in forms(value))
+            assert placeholders(value) == placeholders(en[key]), f"{path.name} {key}"
+        # Some words are the same as English (French "signatures", "Online"); most are not.
+        english_left = [key for key in en if set(forms(words[key])) & set(forms(en[key]))]
+        assert len(english_left) <= 3, f"{path.name} is still English in {english_left}"
+
+
+def test_locale_files_are_served_cacheable_conditional_and_cross_origin(client):
+    for code in embed.LOCALES:
+        response = client.get(
+            f"/embed/locales/{code}.json", headers={"Origin": "https://blog.example.ie"}
+        )
+        assert response.status_code == 200, code
+        assert response.mimetype == "application/json"
+        assert response.data == (LOCALES_DIR / f"{code}.json").read_bytes()
+        assert response.get_json()["sign"]
+        assert response.headers["Cache-Control"] == (
+            "public, max-age=300, stale-while-revalidate=86400"
+        )
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Set-Cookie" not in response.headers
+        etag = response.headers["ETag"]
+        again = client.get(f"/embed/locales/{code}.json", headers={"If-None-Match": etag})
+        assert again.status_code == 304
+        assert again.data == b""
+    # A content hash: each language its own tag, and the script's differs from all of them.
+    tags = {client.get(f"/embed/locales/{code}.json").headers["ETag"] for code in embed.LOCALES}
+    assert len(tags) == len(embed.LOCALES)
+    assert client.get("/embed/widget.js").headers["ETag"] not in tags
+
+
+def test_unknown_locales_and_paths_are_json_404s(client):
+    for path in (
+        "/embed/locales/xx.json",
+        "/embed/locales/en.json",  # English is in the script itself
+        "/embed/locales/RU.json",
+        "/embed/locales/ru",
+        "/embed/locales/ru.json.bak",
+        "/embed/locales/ru.js",
+        "/embed/locales/..%2Fwidget.js",
+        "/embed/locales/..%2F..%2Fwidget.js",
+        "/embed/locales/../embed/widget.js.json",
+        "/embed/locales/%2E%2E/%2E%2E/config.py",
+        "/embed/locales/..%2Fru.json",
+        "/embed/locales/sub/ru.json",
+    ):
+        response = client.get(path, headers={"Origin": "https://blog.example.ie"})
+        assert response.status_code == 404, path
+        assert response.get_json()["error"]["code"] == "not_found", path
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+    # A NUL is refused before any view (refuse_nul), as everywhere else.
+    response = client.get("/embed/locales/ru.json%00")
+    assert response.status_code == 404
+    assert "подпис" not in response.get_data(as_text=True)
+
+
+def test_widget_language_matches_as_the_widget_does():
+    cases = {
+        "ru": "ru",
+        "pt-BR": "pt",
+        "pt_PT": "pt",
+        "de-DE": "de",
+        "zh-Hans-CN": "zh",
+        "zh-CN": "zh",
+        "zh-TW": "en",
+        "zh-Hant": "en",
+        "AR": "ar",
+        "en-GB": "en",
+        "xx": "en",
+        "": "en",
+        None: "en",
+        "../etc": "en",
+    }
+    for tag, code in cases.items():
+        assert embed.widget_language(tag) == code, tag
+
+
+def test_iframe_page_in_a_language(client, make_petition):
+    make_petition()
+    html = client.get("/embed/speak-out?lang=ru&poll=30").get_data(as_text=True)
+    assert '<html lang="ru">' in html
+    assert '<div data-petition="speak-out" data-theme="light" data-lang="ru" ' in html
+    assert 'data-poll-seconds="30"' in html
+    assert '<html lang="ar" dir="rtl">' in client.get("/embed/speak-out?lang=ar").get_data(
+        as_text=True
+    )
+    brazil = client.get("/embed/speak-out?lang=pt-BR").get_data(as_text=True)
+    assert '<html lang="pt">' in brazil and 'data-lang="pt"' in brazil
+    odd = client.get('/embed/speak-out?lang="><script>').get_data(as_text=True)
+    assert '<html lang="en">' in odd and 'data-lang="en"' in odd and "<script>" not in odd
+    # Without ?lang the widget follows the reader: the page claims no language.
+    plain = client.get("/embed/speak-out").get_data(as_text=True)
+    assert "<html>" in plain and "data-lang" not in plain
+
+
+def test_day_iframe_page_in_a_language(client):
+    html = client.get("/embed/days/no-such-day?lang=he&limit=3").get_data(as_text=True)
+    assert '<html lang="he" dir="rtl">' in html
+    assert '<div data-day="no-such-day" data-theme="light" data-lang="he" data-limit="3">' in html

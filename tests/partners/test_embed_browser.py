@@ -35,6 +35,8 @@ SPEAK = "speak-out"
 SPEAK_TITLE = "Speak out for the athletes"
 WATER = "clean-water"
 WATER_TITLE = "Clean water in every school"
+TREES = "trees"
+TREES_TITLE = "A tree for every street"
 MISSING = "no-such-petition"
 
 # A partner page whose CSS would wreck any widget it could reach: tiny rem, serif, uppercase,
@@ -67,6 +69,54 @@ PARTNER_PAGE = """<!doctype html>
   <iframe src="{app}/embed/{speak}?theme=dark&amp;poll={poll}" title="{speak_title}"></iframe>
 </div>
 </body>
+</html>
+"""
+
+# The widget in other languages: the page's own (<html lang>), the div's (data-lang) over an
+# English page, and the browser's when the page says nothing.
+RUSSIAN_PAGE = """<!doctype html>
+<html lang="ru">
+<head><meta charset="utf-8"><title>Блог партнёра</title><link rel="icon" href="data:,">
+<style>
+  body {{ margin: 16px; font: 16px/1.4 Georgia, serif; background: #f4f1ea; }}
+  .row {{ display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }}
+  .row > div {{ width: 380px; max-width: 100%; }}
+</style>
+<script src="{app}/embed/widget.js" async></script></head>
+<body><h1>Мы поддерживаем эти петиции</h1>
+<div class="row">
+  <div id="trees" data-petition="{trees}"></div>
+  <div id="water" data-petition="{water}" data-theme="dark"></div>
+</div>
+</body>
+</html>
+"""
+
+LANGUAGES_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Partner in many languages</title><link rel="icon" href="data:,">
+<style>
+  body {{ margin: 16px; font: 16px/1.4 Georgia, serif; background: #f4f1ea; }}
+  .row {{ display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }}
+  .row > div {{ width: 380px; max-width: 100%; }}
+</style>
+<script src="{app}/embed/widget.js" async></script></head>
+<body><h1>Our readers, in their languages</h1>
+<div class="row">
+  <div id="ar" data-petition="{trees}" data-lang="ar"></div>
+  <div id="ar-dark" data-petition="{water}" data-lang="ar" data-theme="dark"></div>
+  <div id="de" data-petition="{water}" data-lang="de-DE"></div>
+  <div id="xx" data-petition="{trees}" data-lang="xx"></div>
+</div>
+</body>
+</html>
+"""
+
+NO_LANGUAGE_PAGE = """<!doctype html>
+<html>
+<head><meta charset="utf-8"><title>Partner</title><link rel="icon" href="data:,">
+<script src="{app}/embed/widget.js" async></script></head>
+<body><div id="water" data-petition="{water}"></div></body>
 </html>
 """
 
@@ -121,8 +171,18 @@ def server(tmp_path_factory):
             "--milestone", "500:Five hundred",
             "--open",
         )  # fmt: skip
+        # Nobody signs this one: its count stays put for the tests in other languages.
+        server.flask(
+            "petitions", "create", TREES,
+            "--title", TREES_TITLE,
+            "--target", "The council",
+            "--milestone", "1000:A thousand trees",
+            "--milestone", "2000:Two thousand trees",
+            "--open",
+        )  # fmt: skip
         set_offline_count(server, SPEAK, 1234)
         set_offline_count(server, WATER, 12345)
+        set_offline_count(server, TREES, 1234)
         yield server
 
 
@@ -140,11 +200,19 @@ def partner(server, tmp_path_factory):
         "speak": SPEAK,
         "speak_title": SPEAK_TITLE,
         "water": WATER,
+        "trees": TREES,
         "missing": MISSING,
         "poll": POLL_SECONDS,
     }
-    (folder / "partner.html").write_text(PARTNER_PAGE.format(**fields), encoding="utf-8")
-    (folder / "missing.html").write_text(MISSING_PAGE.format(**fields), encoding="utf-8")
+    pages = {
+        "partner.html": PARTNER_PAGE,
+        "missing.html": MISSING_PAGE,
+        "russian.html": RUSSIAN_PAGE,
+        "languages.html": LANGUAGES_PAGE,
+        "no-language.html": NO_LANGUAGE_PAGE,
+    }
+    for name, page in pages.items():
+        (folder / name).write_text(page.format(**fields), encoding="utf-8")
     with static_site(folder) as url:
         yield url
 
@@ -183,6 +251,7 @@ class Tab:
         self.page = self.context.new_page()
         self.errors = []
         self.requests = []  # (frame: "page" or "iframe", path) of every request to the app
+        self.urls = []  # and their full URLs
         self.in_flight = {}
         self.most_in_flight = {}
         self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
@@ -206,6 +275,7 @@ class Tab:
         if key is None:
             return
         self.requests.append(key)
+        self.urls.append(request.url)
         petition = slug_of(key[1])
         if petition:
             slot = (key[0], petition)
@@ -249,6 +319,13 @@ def tab(browser, server):
 def screenshot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / name, full_page=True)
+
+
+def sign_link(locator):
+    """A sign link's address and its query, which may come in any order."""
+    href = locator.get_attribute("href")
+    parts = urllib.parse.urlsplit(href)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}", dict(urllib.parse.parse_qsl(parts.query))
 
 
 def count_of(locator):
@@ -344,12 +421,16 @@ def test_partner_page_shows_the_live_count_in_script_and_iframe(server, partner,
     petition_url = f"{server.url}/petitions/{SPEAK}"
     host = urllib.parse.urlsplit(partner).hostname
     link = light.get_by_role("link", name="Sign the petition")
-    expect(link).to_have_attribute("href", f"{petition_url}?source={host}")
+    assert sign_link(link) == (petition_url, {"source": host, "lang": "en"})
     assert link.get_attribute("target") is None, "on the partner page the link stays in the tab"
-    expect(dark.get_by_role("link")).to_have_attribute("href", f"{petition_url}?source=newsletter")
+    assert sign_link(dark.get_by_role("link")) == (
+        petition_url,
+        {"source": "newsletter", "lang": "en"},
+    )
     framed_link = framed.get_by_role("link", name="Sign the petition")
     # In the iframe the partner is the page around it, not our own host.
-    expect(framed_link).to_have_attribute("href", f"{petition_url}?source={host}")
+    expect(framed_link).to_have_attribute("href", re.compile(r"source="))
+    assert sign_link(framed_link) == (petition_url, {"source": host, "lang": "en"})
     expect(framed_link).to_have_attribute("target", "_blank")
     expect(framed_link).to_have_attribute("rel", "noopener")
 
@@ -394,14 +475,29 @@ def test_partner_page_shows_the_live_count_in_script_and_iframe(server, partner,
 
 
 def test_count_in_the_readers_locale(browser, server, partner):
+    # The page says no language: the widget speaks the browser's.
+    tab = Tab(browser, server.url, locale="de-DE")
+    try:
+        tab.page.goto(f"{partner}/no-language.html")
+        from playwright.sync_api import expect
+
+        water = tab.widget("#water")
+        expect(water.locator(".n")).to_have_text("12.345")
+        expect(water.locator(".g")).to_have_text("Nächstes Ziel: 20.000 Unterschriften")
+        expect(water.locator(".c")).to_have_attribute("lang", "de")
+        assert tab.errors == []
+    finally:
+        tab.context.close()
+    # On an English page the same reader gets English, numbers included.
     tab = Tab(browser, server.url, locale="de-DE")
     try:
         tab.page.goto(f"{partner}/partner.html")
         from playwright.sync_api import expect
 
         water = tab.widget("#water")
-        expect(water.locator(".n")).to_have_text("12.345")
-        expect(water.locator(".g")).to_have_text("Next goal: 20.000 signatures")
+        expect(water.locator(".n")).to_have_text("12,345")
+        expect(water.locator(".g")).to_have_text("Next goal: 20,000 signatures")
+        assert "/embed/locales/de.json" not in tab.paths("page")
         assert tab.errors == []
     finally:
         tab.context.close()
@@ -466,3 +562,157 @@ def test_iframe_page_alone_obeys_its_csp(server, tab):
     assert background == "rgb(255, 255, 255)", "styles apply under style-src 'self'"
     screenshot(page, "embed-frame.png")
     assert tab.errors == [], "a CSP violation would show as a console error"
+
+
+# --- other languages ---------------------------------------------------------------------------
+
+
+def intl_number(page, locale, n):
+    """n as the browser's own Intl formats it in locale (what the widget must show)."""
+    return page.evaluate("([locale, n]) => new Intl.NumberFormat(locale).format(n)", [locale, n])
+
+
+def bar_edges(widget):
+    """The left and right edges of the progress bar and of its fill, in CSS pixels."""
+    return widget.locator(".f").evaluate(
+        """f => {
+            const fill = f.getBoundingClientRect(), bar = f.parentElement.getBoundingClientRect();
+            return {fill: [fill.left, fill.right], bar: [bar.left, bar.right]};
+        }"""
+    )
+
+
+def filled(tab, widget, share):
+    """The edges once the fill has grown (it transitions) to share of the bar."""
+
+    def done():
+        edges = bar_edges(widget)
+        width = edges["fill"][1] - edges["fill"][0]
+        full = edges["bar"][1] - edges["bar"][0]
+        return edges if full > 0 and abs(width - share * full) < 1 else None
+
+    return tab.wait_for(done, timeout=5, what="the progress bar to fill")
+
+
+def screenshots(page, name):
+    """The page at desktop and at phone width, for a person to look at."""
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 800})
+        screenshot(page, f"widget-{name}-{width}.png")
+
+
+def test_a_russian_page_gets_russian_words_plurals_and_numbers(server, partner, tab):
+    from playwright.sync_api import expect
+
+    page = tab.page
+    page.goto(f"{partner}/russian.html")
+    trees = tab.widget("#trees")
+    water = tab.widget("#water")
+    expect(trees.locator("[data-signature-count]")).to_have_attribute(
+        "data-signature-count", "1234"
+    )
+
+    def ru(n):
+        return intl_number(page, "ru", n)
+
+    assert re.fullmatch("1[\u00a0\u202f]234", ru(1234)), "thousands apart by a no-break space"
+    expect(trees.locator(".n")).to_have_text(ru(1234))
+    # 1 234 is "few" in Russian, 766 and 12 345 "many": each gets its own form.
+    expect(trees.locator(".l")).to_have_text(f"{ru(1234)} подписи")
+    expect(trees.locator(".g")).to_have_text(f"Ещё {ru(766)} подписей до цели «Two thousand trees»")
+    expect(trees.get_by_role("progressbar")).to_have_attribute(
+        "aria-label", f"Сбор подписей, цель — {ru(2000)} подписей"
+    )
+    expect(water.locator(".l")).to_have_text(f"{ru(12345)} подписей")
+    expect(water.locator(".g")).to_have_text(f"Следующая цель — {ru(20000)} подписей")
+    card = trees.locator(".c")
+    expect(card).to_have_attribute("lang", "ru")
+    expect(card).to_have_attribute("dir", "ltr")
+
+    # The sign link and the API calls carry the language; one file of words for all widgets.
+    host = urllib.parse.urlsplit(partner).hostname
+    assert sign_link(trees.get_by_role("link", name="Подписать петицию")) == (
+        f"{server.url}/petitions/{TREES}",
+        {"source": host, "lang": "ru"},
+    )
+    details = [
+        u for u in tab.urls if "/api/" in u and not urllib.parse.urlsplit(u).path.endswith("/count")
+    ]
+    assert sorted(details) == sorted(
+        [
+            f"{server.url}/api/petitions/{TREES}?lang=ru",
+            f"{server.url}/api/petitions/{WATER}?lang=ru",
+        ]
+    )
+    assert tab.paths("page").count("/embed/locales/ru.json") == 1
+    filled(tab, trees, 1234 / 2000)
+    screenshots(page, "ru")
+    assert tab.errors == []
+
+
+def test_the_divs_language_arabic_right_to_left_german_and_an_unknown_one(server, partner, tab):
+    from playwright.sync_api import expect
+
+    page = tab.page
+    page.goto(f"{partner}/languages.html")
+    arabic = tab.widget("#ar")
+    expect(arabic.locator("[data-signature-count]")).to_have_attribute(
+        "data-signature-count", "1234"
+    )
+
+    def ar(n):
+        return intl_number(page, "ar", n)
+
+    # Whatever digits the browser's Intl gives Arabic, the widget gives the same.
+    expect(arabic.locator(".n")).to_have_text(ar(1234))
+    expect(arabic.locator(".l")).to_have_text(f"{ar(1234)} توقيعًا")
+    expect(arabic.locator(".g")).to_have_text(
+        f"يتبقى {ar(766)} توقيعًا للوصول إلى «Two thousand trees»"
+    )
+    expect(arabic.get_by_role("link")).to_have_text("وقّع العريضة")
+    expect(tab.widget("#ar-dark").locator(".l")).to_have_text(f"{ar(12345)} توقيعًا")
+    card = arabic.locator(".c")
+    expect(card).to_have_attribute("dir", "rtl")
+    expect(card).to_have_attribute("lang", "ar")
+    assert card.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    # Right to left, the bar fills from the right: its fill is flush with the bar's right edge.
+    edges = filled(tab, arabic, 1234 / 2000)
+    assert abs(edges["fill"][1] - edges["bar"][1]) < 0.5, edges
+    assert edges["fill"][0] > edges["bar"][0] + 50, edges
+
+    # data-lang="de-DE" is German.
+    german = tab.widget("#de")
+    expect(german.locator(".n")).to_have_text("12.345")
+    expect(german.locator(".g")).to_have_text("Nächstes Ziel: 20.000 Unterschriften")
+    expect(german.get_by_role("link")).to_have_text("Petition unterschreiben")
+
+    # A language the widget has no words for is English, left to right, filling from the left.
+    unknown = tab.widget("#xx")
+    expect(unknown.locator(".n")).to_have_text("1,234")
+    expect(unknown.locator(".g")).to_have_text("766 more to reach “Two thousand trees”")
+    expect(unknown.locator(".c")).to_have_attribute("lang", "en")
+    expect(unknown.locator(".c")).to_have_attribute("dir", "ltr")
+    host = urllib.parse.urlsplit(partner).hostname
+    assert sign_link(unknown.get_by_role("link", name="Sign the petition")) == (
+        f"{server.url}/petitions/{TREES}",
+        {"source": host, "lang": "en"},
+    )
+    edges = filled(tab, unknown, 1234 / 2000)
+    assert abs(edges["fill"][0] - edges["bar"][0]) < 0.5, edges
+
+    # One file per language asked for, none for English.
+    locales = sorted(p for p in tab.paths("page") if p.startswith("/embed/locales/"))
+    assert locales == ["/embed/locales/ar.json", "/embed/locales/de.json"]
+    screenshots(page, "ar")
+    assert tab.errors == []
+
+
+def test_the_arabic_iframe_page_gets_its_words_under_its_csp(server, tab):
+    from playwright.sync_api import expect
+
+    page = tab.page
+    page.goto(f"{server.url}/embed/{TREES}?lang=ar")
+    expect(page.locator(".l")).to_have_text(f"{intl_number(page, 'ar', 1234)} توقيعًا")
+    expect(page.locator(".c")).to_have_attribute("dir", "rtl")
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    assert tab.errors == [], "the words come from our own origin, which the CSP allows"

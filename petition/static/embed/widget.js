@@ -1,12 +1,13 @@
 /* Petition widget. <script src="https://OUR-SITE/embed/widget.js" async></script> fills each
  * <div data-petition="SLUG"> with a live count card in an open shadow root. Options on the div:
  * data-theme="dark"; data-source="TAG" for the sign link (default: the page's hostname);
- * data-poll-seconds="N" (default 10, at least 1; 6x while the tab is hidden).
- * It also fills each <div data-day="SLUG"> with a day of action: "N events in M cities and K
- * countries" and the next events, each at its local time in its own zone, linked. Options:
- * data-theme="dark"; data-limit="N" events (default 5, 1 to 20); data-poll-seconds (default 60).
- * Data reaches the DOM only as text and attributes. One request per petition on load, then
- * one count request per petition and interval, never two at once.
+ * data-poll-seconds="N" (default 10, at least 1; 6x while the tab is hidden); data-lang="CODE"
+ * (default: the page's <html lang>, else the browser's; English if not in CODES below).
+ * <div data-day="SLUG">: a day of action, "N events in M cities and K countries" and the next
+ * events at their own local time, linked; data-theme, data-lang, data-limit="N" (default 5,
+ * 1 to 20), data-poll-seconds (default 60). Data reaches the DOM only as text and attributes.
+ * One request per petition on load (and per language for its words), then one count request
+ * per petition and interval, never two at once.
  */
 (() => {
   "use strict";
@@ -14,7 +15,7 @@
   if (!script || !script.src) return;
   const origin = new URL(script.src).origin;
   const framed = window.top !== window.self;
-  const petitions = new Map();
+  const polls = new Map();
   // The reader's page: this one, or in a frame the page around us (the referrer).
   let here = location.hostname;
   try {
@@ -22,32 +23,87 @@
   } catch (e) {
     here = "";
   }
-  let fmt = String;
-  try {
-    fmt = new Intl.NumberFormat(navigator.language).format;
-  } catch (e) {}
 
-  // all:initial on the card, as page rules on the div itself beat :host rules.
+  // Every locale file has these keys. {name} is filled in; an object is a plural, one entry
+  // per Intl.PluralRules category of its language.
+  const EN = {
+    "load": "Loading petition\u2026",
+    "sig": { "one": "{n} signature", "other": "{n} signatures" },
+    "bar": { "one": "Progress toward {n} signature", "other": "Progress toward {n} signatures" },
+    "more": "{n} more to reach \u201c{label}\u201d",
+    "next": { "one": "Next goal: {n} signature", "other": "Next goal: {n} signatures" },
+    "sign": "Sign the petition",
+    "gone": "This petition is not available.",
+    "fail": "The count cannot be shown right now.",
+    "day": "{events} in {cities} and {countries}",
+    "events": { "one": "{n} event", "other": "{n} events" },
+    "cities": { "one": "{n} city", "other": "{n} cities" },
+    "countries": { "one": "{n} country", "other": "{n} countries" },
+    "online": "Online",
+    "tbc": "Details to come",
+    "none": "No upcoming events yet.",
+    "host": "Find or host an event",
+    "all": "See every event",
+    "dload": "Loading events\u2026",
+    "dgone": "This day of action is not available.",
+    "dfail": "The events cannot be shown right now."
+  };
+  const CODES = "ar cs da de el es fa fr he hi hu id it ja ko nl pl pt ro ru sv tr uk zh".split(" ");
+  const langs = new Map();
+
+  function lang(host) {
+    const tag = `${host.getAttribute("data-lang") || document.documentElement.lang || navigator.language}`.trim();
+    let code = tag.toLowerCase().split(/[-_]/)[0];
+    // zh is Simplified: Traditional readers get English rather than the other script.
+    if (!CODES.includes(code) || /^zh.(hant|tw|hk|mo)/i.test(tag)) code = "en";
+    let l = langs.get(code);
+    if (l) return l;
+    l = { code, t: EN, fmt: String, region: (c) => c };
+    try {
+      l.fmt = new Intl.NumberFormat(code).format;
+      l.rules = new Intl.PluralRules(code);
+      const names = new Intl.DisplayNames([code], { type: "region" });
+      l.region = (c) => names.of(c) || c;
+    } catch (e) {}
+    // Fetched beside the first data request; never rejects: English unless the words arrive.
+    const ask = code === "en" ? Promise.resolve({}) : get(`/embed/locales/${code}.json`, 5000);
+    l.ready = ask.then((t) => t.missing || (l.t = { ...EN, ...t })).catch(() => {});
+    langs.set(code, l);
+    return l;
+  }
+  // The template for key in l's language, its plural form for n if it has them.
+  const words = (l, key, n) => {
+    const s = l.t[key];
+    return typeof s === "object" ? s[l.rules ? l.rules.select(n) : "other"] || s.other : s;
+  };
+  const fill = (tpl, vals) => tpl.replace(/\{(\w+)\}/g, (m, k) => vals[k] ?? "");
+  // A template into parent, as text and the nodes (or strings) vals names.
+  const put = (parent, tpl, vals) =>
+    tpl.split(/\{(\w+)\}/).forEach((s, i) => parent.append(i % 2 ? vals[s] || "" : s));
+
+  // all:initial on the card, as page rules on the div itself beat :host rules. Sides are
+  // logical (block/inline, start), so one sheet serves both directions.
   const CSS = `:host{display:block}
-.c{all:initial;display:block;box-sizing:border-box;max-width:26em;padding:1em 1.15em 1.1em;
+.c{all:initial;display:block;box-sizing:border-box;max-width:26em;text-align:start;
+padding-block:1em 1.1em;padding-inline:1.15em;
 --bg:#fff;--fg:#1d1d1f;--mu:#5c5c66;--ac:#b0005e;--on:#fff;--tr:#f0e4ea;--bd:#e4dde1;
 border:1px solid var(--bd);border-radius:.8em;background:var(--bg);color:var(--fg);
 font:15px/1.4 system-ui,"Segoe UI",sans-serif;box-shadow:0 1px 3px #0001}
 :host([data-theme=dark]) .c{--bg:#1e1c22;--fg:#f4f1f5;--mu:#b9b2bf;--ac:#ff6fae;--on:#1e1c22;
 --tr:#3a3640;--bd:#3a3640}
 p{margin:0}[hidden]{display:none!important}
-.t{font-weight:700;font-size:1.05em;line-height:1.3;margin-bottom:.6em}
-.n{font-size:2.1em;font-weight:800;letter-spacing:-.02em;line-height:1.1;
-font-variant-numeric:tabular-nums}
-.u,.g,.m{color:var(--mu)}.g{font-size:.9em}
-.b{height:.6em;margin:.55em 0 .45em;border-radius:1em;background:var(--tr);overflow:hidden}
+.t{font-weight:700;font-size:1.05em;line-height:1.3;margin-block-end:.6em}
+strong{font-variant-numeric:tabular-nums}
+.n{font-size:2.1em;font-weight:800;letter-spacing:-.02em;line-height:1.1;color:var(--fg)}
+.l,.g,.m{color:var(--mu)}.g{font-size:.9em}
+.b{height:.6em;margin-block:.55em .45em;border-radius:1em;background:var(--tr);overflow:hidden}
 .f{height:100%;width:0;border-radius:inherit;background:var(--ac);transition:width .6s}
-a{display:inline-block;margin-top:.85em;padding:.55em 1.2em;border-radius:.45em;
+a{display:inline-block;margin-block-start:.85em;padding:.55em 1.2em;border-radius:.45em;
 background:var(--ac);color:var(--on);font-weight:700;text-decoration:none}
 a:hover{filter:brightness(1.1)}a:focus-visible{outline:3px solid var(--fg);outline-offset:2px}
 .s{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
-.h{margin-bottom:.5em}.h strong{font-variant-numeric:tabular-nums}
-ul{list-style:none;margin:.4em 0 0;padding:0}li{padding:.45em 0;border-top:1px solid var(--bd)}
+.h{margin-block-end:.5em}
+ul{list-style:none;margin-block:.4em 0;padding:0}li{padding-block:.45em;border-block-start:1px solid var(--bd)}
 li a,.e{all:unset;display:block;color:var(--ac);font-weight:700;cursor:pointer}
 li a:hover{text-decoration:underline}li a:focus-visible{outline:3px solid var(--fg)}
 .w{display:block;color:var(--mu);font-size:.9em}
@@ -66,75 +122,86 @@ li a:hover{text-decoration:underline}li a:focus-visible{outline:3px solid var(--
     if (cls) node.className = cls;
     return node;
   };
-  const signatures = (n) => (n === 1 ? " signature" : " signatures");
+  // In a frame, links open a tab: our pages refuse framing.
+  const link = (parent) =>
+    Object.assign(add(parent, "a"), framed ? { target: "_blank", rel: "noopener" } : {});
 
-  function build(host) {
+  // A card in its language and direction; its loading note once the words are there.
+  function card(host, l, loading) {
     const root = host.attachShadow({ mode: "open" });
     if (sheet && "adoptedStyleSheets" in root) root.adoptedStyleSheets = [sheet];
     else add(root, "style").textContent = CSS;
-    const card = add(root, "div", "c");
-    const w = { host, msg: add(card, "p", "m"), body: add(card, "div") };
-    w.msg.textContent = "Loading petition\u2026";
+    const c = add(root, "div", "c");
+    c.lang = l.code;
+    c.dir = /^(ar|fa|he)$/.test(l.code) ? "rtl" : "ltr";
+    const w = { host, c, msg: add(c, "p", "m"), body: add(c, "div") };
     w.body.hidden = true;
+    l.ready.then(() => {
+      if (!w.msg.textContent) w.msg.textContent = l.t[loading];
+    });
+    return w;
+  }
+
+  function build(host, l) {
+    const w = card(host, l, "load");
     w.title = add(w.body, "p", "t");
-    const line = add(w.body, "p");
-    w.num = add(line, "strong", "n");
-    w.unit = add(line, "span", "u");
+    w.line = add(w.body, "p", "l");
+    w.num = add(w.line, "strong", "n");
     w.bar = add(w.body, "div", "b");
     w.bar.setAttribute("role", "progressbar");
     w.bar.setAttribute("aria-valuemin", 0);
     w.fill = add(w.bar, "div", "f");
     w.goal = add(w.body, "p", "g");
-    w.link = add(w.body, "a");
-    w.link.textContent = "Sign the petition";
-    if (framed) {
-      // The petition page refuses framing.
-      w.link.target = "_blank";
-      w.link.rel = "noopener";
-    }
-    w.live = add(card, "span", "s");
+    w.label = document.createElement("bdi");
+    w.link = link(w.body);
+    w.live = add(w.c, "span", "s");
     w.live.setAttribute("aria-live", "polite");
     return w;
   }
 
   function show(p, w) {
-    const { info, count: n, goal } = p;
+    const { info, count: n, goal, l } = p;
     const was = w.num.getAttribute("data-signature-count");
     w.title.textContent = info.title;
     try {
       const url = new URL(info.url);
       const source = w.host.getAttribute("data-source") || here;
       if (source) url.searchParams.set("source", source);
+      url.searchParams.set("lang", l.code);
       if (/^https?:$/.test(url.protocol)) w.link.href = url.href;
     } catch (e) {}
-    w.num.textContent = fmt(n);
+    w.link.textContent = l.t.sign;
+    w.num.textContent = l.fmt(n);
     w.num.setAttribute("data-signature-count", n);
-    w.unit.textContent = signatures(n);
+    w.line.replaceChildren();
+    put(w.line, words(l, "sig", n), { n: w.num });
     w.bar.setAttribute("aria-valuemax", goal);
     w.bar.setAttribute("aria-valuenow", n);
-    w.bar.setAttribute("aria-label", `Progress toward ${fmt(goal)}${signatures(goal)}`);
+    w.bar.setAttribute("aria-label", fill(words(l, "bar", goal), { n: l.fmt(goal) }));
     w.fill.style.width = `${goal > 0 ? Math.min(100, (100 * n) / goal) : 100}%`;
     const next = (info.milestones || []).find((m) => m.count === goal);
-    w.goal.textContent =
-      next && goal > n
-        ? `${fmt(goal - n)} more to reach \u201c${next.label}\u201d`
-        : `Next goal: ${fmt(goal)}${signatures(goal)}`;
-    if (was !== null && was !== String(n)) w.live.textContent = fmt(n) + signatures(n);
+    w.goal.replaceChildren();
+    if (next && goal > n) {
+      // The label in its own direction (<bdi>): an English one in an Arabic line, or the reverse.
+      w.label.textContent = next.label;
+      put(w.goal, words(l, "more", goal - n), { n: l.fmt(goal - n), label: w.label });
+    } else put(w.goal, words(l, "next", goal), { n: l.fmt(goal) });
+    if (was !== null && was !== String(n)) w.live.textContent = fill(words(l, "sig", n), { n: l.fmt(n) });
     w.msg.hidden = true;
     w.body.hidden = false;
   }
 
-  function note(p, text) {
+  function note(p, key) {
     for (const w of p.widgets) {
-      w.msg.textContent = text;
+      w.msg.textContent = p.l.t[key];
       w.msg.hidden = false;
       w.body.hidden = true;
     }
   }
 
-  async function get(path) {
+  async function get(path, ms = 15000) {
     // A stuck request must not stall the polls.
-    const signal = AbortSignal.timeout ? AbortSignal.timeout(15000) : null;
+    const signal = AbortSignal.timeout ? AbortSignal.timeout(ms) : null;
     const r = await fetch(origin + path, { credentials: "omit", signal });
     if (r.status === 404) return { missing: true };
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
@@ -152,67 +219,50 @@ li a:hover{text-decoration:underline}li a:focus-visible{outline:3px solid var(--
     if (p.busy || p.done) return;
     p.busy = true;
     p.last = Date.now();
-    const path = `/api/petitions/${encodeURIComponent(p.slug)}`;
+    const { k, l } = p;
     try {
-      const data = await get(p.info ? `${path}/count` : path);
+      // The words come in parallel: the first answer waits for them, not after them.
+      const [data] = await Promise.all([get(k.path(p)), l.ready]);
       if (data.missing) {
         p.done = true;
-        note(p, "This petition is not available.");
+        note(p, k.gone);
       } else {
-        p.info = p.info || data;
         p.fails = 0;
-        // App servers cache apart: an older snapshot must not take the count back.
-        const at = Date.parse(data.updated_at) || 0;
-        if (!(at < p.at)) {
-          p.at = at;
-          p.count = data.signature_count;
-          p.goal = data.goal;
-          for (const w of p.widgets) show(p, w);
-        }
+        if (k.take(p, data)) for (const w of p.widgets) k.show(p, w);
       }
     } catch (e) {
       p.fails += 1; // keep what is shown, try again later
-      if (!p.info) note(p, "The count cannot be shown right now.");
+      await l.ready;
+      if (!p.info) note(p, k.fail);
     }
     p.busy = false;
     schedule(p);
   }
 
-  function scan() {
-    const found = [];
-    for (const host of document.querySelectorAll("div[data-petition]")) {
-      const slug = (host.getAttribute("data-petition") || "").trim();
-      if (!slug || host.shadowRoot) continue;
-      let w;
-      try {
-        w = build(host);
-      } catch (e) {
-        continue; // the page gave it a closed shadow root of its own
-      }
-      let p = petitions.get(slug);
-      if (!p) {
-        p = { slug, widgets: [], every: 10, fails: 0, last: 0, at: 0 };
-        petitions.set(slug, p);
-        found.push(p);
-      }
-      p.widgets.push(w);
-      // The shortest interval asked for by the petition's divs.
-      const every = parseFloat(host.getAttribute("data-poll-seconds"));
-      if (every > 0) {
-        p.every = Math.max(1, p.asked ? Math.min(p.every, every) : every);
-        p.asked = true;
-      }
-      if (p.info) show(p, w);
-    }
-    found.forEach(refresh);
-  }
+  const PETITION = {
+    attr: "data-petition",
+    build,
+    show,
+    every: 10,
+    floor: 1,
+    gone: "gone",
+    fail: "fail",
+    path: (p) => `/api/petitions/${encodeURIComponent(p.slug)}${p.info ? "/count" : `?lang=${p.l.code}`}`,
+    take(p, data) {
+      p.info = p.info || data;
+      // App servers cache apart: an older snapshot must not take the count back.
+      const at = Date.parse(data.updated_at) || 0;
+      if (at < p.at) return false;
+      [p.at, p.count, p.goal] = [at, data.signature_count, data.goal];
+      return true;
+    },
+  };
 
   // --- days of action ----------------------------------------------------------------------
-  const days = new Map();
-  const when = (e) => {
+  const when = (e, l) => {
     try {
       // The event's own clock and zone: 18:00 in Dublin reads 18:00 wherever the reader is.
-      return new Intl.DateTimeFormat(navigator.language, {
+      return new Intl.DateTimeFormat(l.code, {
         // dateStyle and timeStyle refuse timeZoneName: the parts are spelled out instead.
         weekday: "short",
         month: "short",
@@ -226,11 +276,6 @@ li a:hover{text-decoration:underline}li a:focus-visible{outline:3px solid var(--
       return e.starts_at;
     }
   };
-  let region = (code) => code;
-  try {
-    const names = new Intl.DisplayNames([navigator.language], { type: "region" });
-    region = (code) => names.of(code) || code;
-  } catch (e) {}
   const safeUrl = (value) => {
     try {
       const url = new URL(value);
@@ -240,43 +285,36 @@ li a:hover{text-decoration:underline}li a:focus-visible{outline:3px solid var(--
     }
   };
 
-  function buildDay(host) {
-    const root = host.attachShadow({ mode: "open" });
-    if (sheet && "adoptedStyleSheets" in root) root.adoptedStyleSheets = [sheet];
-    else add(root, "style").textContent = CSS;
-    const card = add(root, "div", "c");
-    const w = { host, msg: add(card, "p", "m"), body: add(card, "div") };
-    w.msg.textContent = "Loading events\u2026";
-    w.body.hidden = true;
+  function buildDay(host, l) {
+    const w = card(host, l, "dload");
     w.title = add(w.body, "p", "t");
     w.head = add(w.body, "p", "h");
     w.list = add(w.body, "ul");
-    w.link = add(w.body, "a");
-    if (framed) {
-      w.link.target = "_blank";
-      w.link.rel = "noopener";
-    }
+    w.link = link(w.body);
     const limit = parseInt(host.getAttribute("data-limit"), 10);
     w.limit = limit > 0 ? Math.min(limit, 20) : 5;
     return w;
   }
 
-  function counted(parent, n, one, many, attr) {
-    const strong = add(parent, "strong");
-    strong.textContent = fmt(n);
+  // "{n} cities" with the number as <strong attr=n>.
+  function counted(l, key, n, attr) {
+    const part = document.createDocumentFragment();
+    const strong = document.createElement("strong");
+    strong.textContent = l.fmt(n);
     strong.setAttribute(attr, n);
-    parent.appendChild(document.createTextNode(` ${n === 1 ? one : many}`));
+    put(part, words(l, key, n), { n: strong });
+    return part;
   }
 
   function showDay(d, w) {
-    const info = d.info;
+    const { info, l } = d;
     w.title.textContent = info.title;
     w.head.replaceChildren();
-    counted(w.head, info.event_count, "event", "events", "data-event-count");
-    w.head.appendChild(document.createTextNode(" in "));
-    counted(w.head, info.city_count, "city", "cities", "data-city-count");
-    w.head.appendChild(document.createTextNode(" and "));
-    counted(w.head, info.country_count, "country", "countries", "data-country-count");
+    put(w.head, words(l, "day", 0), {
+      events: counted(l, "events", info.event_count, "data-event-count"),
+      cities: counted(l, "cities", info.city_count, "data-city-count"),
+      countries: counted(l, "countries", info.country_count, "data-country-count"),
+    });
     const now = Date.now();
     const next = info.events
       .filter((e) => Date.parse(e.starts_at) >= now - 2 * 3600 * 1000)
@@ -287,86 +325,68 @@ li a:hover{text-decoration:underline}li a:focus-visible{outline:3px solid var(--
       const item = add(w.list, "li");
       item.setAttribute("data-event-id", e.id);
       const href = safeUrl(e.url);
-      const a = add(item, href ? "a" : "span", href ? "" : "e");
+      const a = href ? link(item) : add(item, "span", "e");
       a.textContent = e.title;
-      if (href) {
-        a.href = href;
-        if (framed) {
-          a.target = "_blank";
-          a.rel = "noopener";
-        }
-      }
-      const where = e.mode === "online" ? "Online" : [e.city, e.country && region(e.country)].filter(Boolean).join(", ");
+      if (href) a.href = href;
+      const where = e.mode === "online" ? l.t.online : [e.city, e.country && l.region(e.country)].filter(Boolean).join(", ");
       const line = add(item, "span", "w");
-      line.textContent = `${where} \u00b7 ${e.details_to_come ? "Details to come" : when(e)}`;
+      line.textContent = `${where} \u00b7 ${e.details_to_come ? l.t.tbc : when(e, l)}`;
     }
-    if (!next.length) add(w.list, "li", "m").textContent = "No upcoming events yet.";
+    if (!next.length) add(w.list, "li", "m").textContent = l.t.none;
     const page = safeUrl(info.url);
     w.link.hidden = !page;
     if (page) w.link.href = page;
-    w.link.textContent = info.state === "open" ? "Find or host an event" : "See every event";
+    w.link.textContent = info.state === "open" ? l.t.host : l.t.all;
     w.msg.hidden = true;
     w.body.hidden = false;
   }
 
-  async function refreshDay(d) {
-    if (d.busy) return;
-    d.busy = true;
-    try {
-      const data = await get(`/api/days/${encodeURIComponent(d.slug)}`);
-      if (data.missing) {
-        d.done = true;
-        for (const w of d.widgets) {
-          w.msg.textContent = "This day of action is not available.";
-          w.msg.hidden = false;
-          w.body.hidden = true;
-        }
-      } else {
-        d.info = data;
-        d.fails = 0;
-        for (const w of d.widgets) showDay(d, w);
-      }
-    } catch (e) {
-      d.fails += 1;
-      if (!d.info) {
-        for (const w of d.widgets) w.msg.textContent = "The events cannot be shown right now.";
-      }
-    }
-    d.busy = false;
-    clearTimeout(d.timer);
-    if (!d.done) {
-      const seconds = (document.hidden ? 6 : 1) * d.every * Math.min(32, 2 ** d.fails);
-      d.timer = setTimeout(() => refreshDay(d), seconds * 1000);
-    }
-  }
+  const DAY = {
+    attr: "data-day",
+    build: buildDay,
+    show: showDay,
+    every: 60,
+    floor: 5,
+    gone: "dgone",
+    fail: "dfail",
+    path: (d) => `/api/days/${encodeURIComponent(d.slug)}?lang=${d.l.code}`,
+    take: (d, data) => (d.info = data),
+  };
 
-  function scanDays() {
+  // Each new div of the kind k: its card, and one poll per slug and language (the title is the
+  // language's) at the shortest interval its divs ask for, at least k.floor seconds.
+  function scan(k) {
     const found = [];
-    for (const host of document.querySelectorAll("div[data-day]")) {
-      const slug = (host.getAttribute("data-day") || "").trim();
+    for (const host of document.querySelectorAll(`div[${k.attr}]`)) {
+      const slug = (host.getAttribute(k.attr) || "").trim();
       if (!slug || host.shadowRoot) continue;
+      const l = lang(host);
       let w;
       try {
-        w = buildDay(host);
+        w = k.build(host, l);
       } catch (e) {
-        continue;
+        continue; // the page gave it a closed shadow root of its own
       }
-      let d = days.get(slug);
-      if (!d) {
-        d = { slug, widgets: [], every: 60, fails: 0 };
-        days.set(slug, d);
-        found.push(d);
+      const key = `${k.attr} ${l.code} ${slug}`;
+      let p = polls.get(key);
+      if (!p) {
+        p = { k, slug, l, widgets: [], every: k.every, fails: 0, last: 0, at: 0 };
+        polls.set(key, p);
+        found.push(p);
       }
-      d.widgets.push(w);
-      const every = parseFloat(host.getAttribute("data-poll-seconds"));
-      if (every > 0) d.every = Math.max(5, Math.min(d.every, every));
-      if (d.info) showDay(d, w);
+      p.widgets.push(w);
+      const asked = parseFloat(host.getAttribute("data-poll-seconds"));
+      if (asked > 0) {
+        p.every = Math.max(k.floor, p.asked ? Math.min(p.every, asked) : asked);
+        p.asked = true;
+      }
+      if (p.info) k.show(p, w);
     }
-    found.forEach(refreshDay);
+    found.forEach(refresh);
   }
 
   document.addEventListener("visibilitychange", () => {
-    for (const p of petitions.values()) {
+    for (const p of polls.values()) {
       if (p.busy || p.done) continue;
       if (!document.hidden && Date.now() - p.last >= p.every * 1000) refresh(p);
       else schedule(p);
@@ -374,8 +394,8 @@ li a:hover{text-decoration:underline}li a:focus-visible{outline:3px solid var(--
   });
 
   const start = () => {
-    scan();
-    scanDays();
+    scan(PETITION);
+    scan(DAY);
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
