@@ -24,6 +24,7 @@ import resource
 import secrets
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import create_engine, event, func, select
@@ -232,6 +233,12 @@ def build_delivery(
                 report(done_rows, rows_total, f"Drew {done_rows:,} of {rows_total:,} rows")
 
             files = []
+            # The rows as hashed, deflated as they go: the bundle carries them as rows.tsv, so
+            # a recipient can check the printed SHA-256 against them.
+            rows_path = os.path.join(tmp, "rows.tsv.deflated")
+            rows_file = open(rows_path, "wb")  # noqa: SIM115 closed below, before the join
+            deflate = zlib.compressobj(6)
+            rows_size = 0
             streamed = stream_rows(conn, plan, order, dialect)
             for index, part in enumerate(parts):
                 rows = []
@@ -240,7 +247,10 @@ def build_delivery(
                         name, city, code, date = next(streamed)
                     except StopIteration:
                         raise DeliveryError("the signatures changed while reading") from None
-                    digest.update(canonical.canonical_line(seq, name, city, code, date).encode())
+                    line = canonical.canonical_line(seq, name, city, code, date).encode()
+                    digest.update(line)
+                    rows_file.write(deflate.compress(line))
+                    rows_size += len(line)
                     rows.append((name, city, date))
                 volume_path = os.path.join(tmp, f"volume-{index:05d}.pdf")
                 files.append(volume_path)
@@ -262,6 +272,8 @@ def build_delivery(
                     collect(*pending.pop(0))
             if next(streamed, None) is not None:
                 raise DeliveryError("the signatures changed while reading")
+            rows_file.write(deflate.flush())
+            rows_file.close()
             sha256 = digest.hexdigest()
             front_path = os.path.join(tmp, "front.pdf")
             front = pool.submit(
@@ -289,6 +301,14 @@ def build_delivery(
                     title=plan["title"],
                     creator=render.CREATOR,
                     document_id=sha256[:32],
+                    attachments=[
+                        (ROWS_NAME, rows_path, rows_size, "text/tab-separated-values", ROWS_DESC)
+                    ],
+                    info={
+                        "PetitionRows": rows_total,
+                        "PetitionRowsSHA256": sha256,
+                        "PetitionPages": total_pages,
+                    },
                 )
             except merge.MergeError as exc:
                 raise DeliveryError(f"the volumes could not be joined: {exc}") from None
@@ -444,6 +464,11 @@ def delivery_filter(petition_id, first_id, last_id):
         Signature.id > first_id,
         Signature.id <= last_id,
     )
+
+
+# The attached rows: their name in the PDF, and what a reader's attachment list says of them.
+ROWS_NAME = "rows.tsv"
+ROWS_DESC = "The rows in the canonical form the SHA-256 of the summary is computed over"
 
 
 def check_languages(plan, languages):

@@ -1,4 +1,4 @@
-"""`flask delivery pdf SLUG --out FILE.pdf [--since-last]`: build and record a bundle."""
+"""`flask delivery pdf SLUG --out FILE.pdf`: build and record a bundle; `flask delivery verify`."""
 
 import sys
 import time
@@ -107,3 +107,48 @@ def delivery_pdf(slug, out, since_last, processes, languages):
     click.echo(f"signature ids: {result.first_signature_id} < id <= {result.last_signature_id}")
     click.echo(f"characters no font could print: {result.uncovered_summary()}")
     click.echo(f"seconds: {result.seconds:.1f}")
+
+
+@delivery.command("verify")
+@click.argument("path", metavar="FILE.pdf", type=click.Path(exists=True, dir_okay=False))
+def delivery_verify(path):
+    """Check a bundle: its attached rows against the hash, row and page counts it states, and
+    against the delivery recorded here. Exit 1 when a check fails."""
+    # Imported here: `python -m petition.delivery.verify` must find it not yet imported.
+    from petition.delivery import verify
+
+    try:
+        checks = verify.verify(path)
+    except verify.BundleError as error:
+        raise click.ClickException(f"not a readable bundle: {error}") from None
+    if any(c.name == "hash" for c in checks):
+        checks.append(recorded(path))
+    if not verify.report(checks):
+        raise SystemExit(1)
+
+
+def recorded(path):
+    """Whether a delivery recorded here has this bundle's hash, rows and pages."""
+    from petition.delivery import verify
+    from petition.delivery.models import Delivery
+
+    found = verify.stated(path)
+    # Two deliveries of the same rows share a hash (a bundle built again, or in other languages).
+    deliveries = (
+        db.session.execute(
+            select(Delivery).where(Delivery.sha256 == found["sha256"]).order_by(Delivery.number)
+        )
+        .scalars()
+        .all()
+    )
+    if not deliveries:
+        return verify.Check("record", False, "no delivery with this hash is recorded here")
+    for delivery in deliveries:
+        if (delivery.rows, delivery.pages) == (found["rows"], found["pages"]):
+            return verify.Check(
+                "record", True, f"delivery {delivery.number} of {delivery.created_at:%Y-%m-%d}"
+            )
+    numbers = ", ".join(str(d.number) for d in deliveries)
+    return verify.Check(
+        "record", False, f"deliveries {numbers} have this hash but other row or page counts"
+    )

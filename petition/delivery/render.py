@@ -356,6 +356,7 @@ def front_flow(spec):
     pair(flow, "SHA-256", spec["sha256"], size=9.0, rtl=rtl)
     flow.space(4)
     paragraph(flow, w["canonical"], size=9.5, rtl=rtl)
+    paragraph(flow, w["how_to_verify"], size=9.5, rtl=rtl)
 
     heading(flow, w["milestones"], rtl=rtl)
     if spec["milestones"]:

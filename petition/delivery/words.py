@@ -57,6 +57,11 @@ def frame(language):
                 "number, name, city, ISO 3166 country code and date (YYYY-MM-DD) separated by "
                 "tabs and ended by a line feed, in UTF-8 after Unicode NFC normalisation."
             ),
+            "how_to_verify": _(
+                "To verify: the rows are attached to this PDF as the file rows.tsv, and its "
+                "SHA-256 (for example: qpdf --show-attachment=rows.tsv bundle.pdf | sha256sum) "
+                "equals the one above."
+            ),
             "milestones": _("Milestones reached"),
             "reached": _("%(label)s (reached %(date)s)"),
             "none_yet": _("None yet."),

@@ -31,6 +31,9 @@ class MergeError(ValueError):
 
 
 def pdf_string(text):
+    # Plain ASCII as a literal, so tools that match names (qpdf --show-attachment) see it as is.
+    if text.isascii() and text.isprintable() and not any(ch in text for ch in "()\\"):
+        return b"(" + text.encode("ascii") + b")"
     return b"<FEFF" + text.encode("utf-16-be").hex().upper().encode() + b">"
 
 
@@ -78,6 +81,7 @@ class Joiner:
         # 1: Catalog, 2: the page tree, 3: Info; the volumes' objects follow.
         self.next_number = 4
         self.position = 0
+        self.attached = []  # (name, filespec object number)
         self._write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 
     def _write(self, data):
@@ -139,10 +143,49 @@ class Joiner:
             self.kids.append(mapping[kid])
         return len(kids)
 
-    def close(self, document_id):
-        """Write the Catalog, page tree, Info, cross-reference table and trailer."""
+    def attach(self, name, compressed, size, mime, description):
+        """Embed a file: `compressed` a path to its bytes deflated (zlib), `size` its length
+        before. Readers list it as an attachment (qpdf --show-attachment, pikepdf, MuPDF)."""
+        stream = self.next_number
+        assert stream == len(self.offsets)
+        self.offsets.append(self.position)
+        subtype = mime.replace("/", "#2F").encode()
+        length = os.path.getsize(compressed)
+        self._write(
+            b"%d 0 obj\n<< /Type /EmbeddedFile /Subtype /%s /Filter /FlateDecode /Length %d "
+            b"/Params << /Size %d >> >>\nstream\n" % (stream, subtype, length, size)
+        )
+        with open(compressed, "rb") as f:
+            while chunk := f.read(1 << 20):
+                self._write(chunk)
+        self._write(b"\nendstream\nendobj\n")
+        spec = stream + 1
+        self.next_number = spec + 1
+        self._object(
+            spec,
+            b"<< /Type /Filespec /F "
+            + pdf_string(name)
+            + b" /UF "
+            + pdf_string(name)
+            + b" /Desc "
+            + pdf_string(description)
+            + b" /AFRelationship /Data /EF << /F %d 0 R /UF %d 0 R >> >>" % (stream, stream),
+        )
+        self.attached.append((name, spec))
+
+    def close(self, document_id, info=None):
+        """Write the Catalog, page tree, Info (with `info`'s entries), cross-reference table
+        and trailer."""
         kids = b" ".join(b"%d 0 R" % n for n in self.kids)
-        self._object(1, b"<< /Type /Catalog /Pages 2 0 R >>")
+        catalog = b"<< /Type /Catalog /Pages 2 0 R"
+        if self.attached:
+            names = b" ".join(pdf_string(name) + b" %d 0 R" % spec for name, spec in self.attached)
+            specs = b" ".join(b"%d 0 R" % spec for _name, spec in self.attached)
+            catalog += b" /Names << /EmbeddedFiles << /Names [ %s ] >> >> /AF [ %s ]" % (
+                names,
+                specs,
+            )
+        self._object(1, catalog + b" >>")
         self._object(2, b"<< /Type /Pages /Count %d /Kids [ %s ] >>" % (len(self.kids), kids))
         self._object(
             3,
@@ -152,6 +195,10 @@ class Joiner:
             + pdf_string(self.creator)
             + b" /Producer "
             + pdf_string(self.creator)
+            + b"".join(
+                b" /%s " % key.encode() + pdf_string(str(value))
+                for key, value in (info or {}).items()
+            )
             + b" >>",
         )
         xref_at = self.position
@@ -168,14 +215,17 @@ class Joiner:
         return len(self.kids)
 
 
-def join(paths, out_path, title, creator, document_id):
-    """Join PDFs into out_path; return the page count."""
+def join(paths, out_path, title, creator, document_id, attachments=(), info=None):
+    """Join PDFs into out_path, embedding `attachments` ((name, deflated path, size, mime,
+    description)); return the page count."""
     try:
         with open(out_path, "wb") as out:
             joiner = Joiner(out, title, creator)
             for path in paths:
                 joiner.add(path)
-            return joiner.close(document_id)
+            for attachment in attachments:
+                joiner.attach(*attachment)
+            return joiner.close(document_id, info)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(out_path)

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from petition.pdf import fonts
 from petition.petitions.models import Petition, Signature
 from petition.staff.models import AuditLog
 from tests.helpers import csrf_token, normal
+from tests.live import ROOT
 from tests.services import require_tool
 
 PASSWORD = "correct horse battery staple"
@@ -474,3 +476,79 @@ def test_the_cover_letter_prints_in_each_language_chosen(app, petition_id, tmp_p
     refused = build(app, tmp_path / "other.pdf", "--language", "fr")
     assert refused.exit_code == 1
     assert "not published in fr (it is in en, ru)" in refused.output
+
+
+def test_the_bundle_carries_its_rows_and_verifies(app, petition_id, tmp_path):
+    tools()
+    add_signatures(app, petition_id, PEOPLE)
+    out = tmp_path / "bundle.pdf"
+    result = build(app, out)
+    assert result.exit_code == 0, result.output
+    sha256 = printed(result.output, "sha256")
+
+    listed = subprocess.run(
+        ["qpdf", "--list-attachments", str(out)], capture_output=True, text=True, check=True
+    )
+    assert "rows.tsv" in listed.stdout
+    rows = subprocess.run(
+        ["qpdf", "--show-attachment=rows.tsv", str(out)], capture_output=True, check=True
+    ).stdout
+    # What a recipient runs: sha256sum of the attachment is the printed hash.
+    assert hashlib.sha256(rows).hexdigest() == sha256
+    assert sha256 in pdf_text(out).replace(" ", "")
+    lines = rows.decode("utf-8").splitlines()
+    assert len(lines) == len(PEOPLE)
+    assert [line.split("\t")[0] for line in lines] == [str(n) for n in range(1, len(PEOPLE) + 1)]
+    assert not any("@" in line for line in lines)  # no emails in the attachment either
+    assert "rows.tsv" in pdf_text(out)  # the summary says how to check
+
+    verified = app.test_cli_runner().invoke(args=["delivery", "verify", str(out)])
+    assert verified.exit_code == 0, verified.output
+    for check in ("attachment", "hash", "rows", "pages", "printed hash", "record"):
+        assert f"{check}: ok" in verified.output
+
+    data = out.read_bytes()
+    # The stated hash edited: the attachment no longer matches it.
+    stated = data.replace(
+        f"/PetitionRowsSHA256 ({sha256})".encode(), f"/PetitionRowsSHA256 ({sha256[::-1]})".encode()
+    )
+    assert stated != data
+    (tmp_path / "stated.pdf").write_bytes(stated)
+    # A row changed inside the attachment (same length, so the file still parses).
+    at = data.index(b"/Type /EmbeddedFile")
+    start = data.index(b"stream\n", at) + len(b"stream\n") + 40
+    rows_changed = data[:start] + bytes([data[start] ^ 0xFF]) + data[start + 1 :]
+    (tmp_path / "rows.pdf").write_bytes(rows_changed)
+    # Pages stated that the file does not have.
+    found = re.search(rb"/PetitionPages \((\d+)\)", data)
+    other = b"%d" % ((int(found.group(1)) + 1) % 10 ** len(found.group(1)))
+    pages = data[: found.start(1)] + other.rjust(len(found.group(1)), b"0") + data[found.end(1) :]
+    (tmp_path / "pages.pdf").write_bytes(pages)
+    for name, failed in (
+        ("stated", "hash: FAILED"),
+        ("rows", "FAILED"),
+        ("pages", "pages: FAILED"),
+    ):
+        tampered = app.test_cli_runner().invoke(
+            args=["delivery", "verify", str(tmp_path / f"{name}.pdf")]
+        )
+        assert tampered.exit_code == 1, (name, tampered.output)
+        assert failed in tampered.output, (name, tampered.output)
+    # The same checks without the app, as a recipient runs them.
+    offline = subprocess.run(
+        [sys.executable, "-m", "petition.delivery.verify", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert offline.returncode == 0 and "hash: ok" in offline.stdout, offline.stderr
+    assert "RuntimeWarning" not in offline.stderr
+    truncated = tmp_path / "truncated.pdf"
+    truncated.write_bytes(data[: len(data) // 2])
+    broken = subprocess.run(
+        [sys.executable, "-m", "petition.delivery.verify", str(truncated)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert broken.returncode == 1 and "not a readable bundle" in broken.stderr
