@@ -7,7 +7,12 @@ PYTEST_ARGS ?=
 # Compiled message catalogs, built from the committed .po files.
 MO := $(patsubst %.po,%.mo,$(wildcard petition/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test lint format worker translations clean bench-bundle
+.PHONY: run test lint format worker translations clean bench-bundle fonts
+
+# The fonts the delivery bundle and the posters draw every script with (petition/pdf/fonts.py):
+# Debian's packages, installed here when we are root; otherwise `make fonts` says what to run.
+FONT_PACKAGES := fonts-noto-core fonts-droid-fallback fonts-nanum fonts-ipafont-gothic \
+	fonts-dejavu-core
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -33,14 +38,27 @@ translations: $(VENV)/.runtime
 	$(BIN)/pybabel update -i messages.pot -d petition/translations -w 100 --no-fuzzy-matching --ignore-obsolete
 	rm messages.pot
 
+## fonts: the font packages of every script a name may be written in (Debian; root installs)
+fonts:
+	@missing=$$(for p in $(FONT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+		grep -q "install ok installed" || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing fonts: $$missing"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "fonts missing for the delivery bundle: sudo apt-get install $$missing"; \
+		echo "(until then flask delivery pdf refuses names it cannot print; see README)"; \
+	fi
+
 ## run: set everything up and serve the demo on http://127.0.0.1:5000 (mail prints here)
-run: $(VENV)/.runtime $(MO)
+run: $(VENV)/.runtime $(MO) fonts
 	$(FLASK) db upgrade
 	$(FLASK) demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## test: set up and run the tests against SQLite, PostgreSQL, Redis and Chromium
-test: $(VENV)/.dev $(MO)
+test: $(VENV)/.dev $(MO) fonts
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 ## lint: ruff and the import contracts (pyproject.toml), as CI runs them
@@ -111,7 +129,7 @@ worker: $(VENV)/.runtime $(MO)
 ## environment says DEPLOYMENT=production (which needs SECRET_KEY); RQ if REDIS_URL is set.
 .PHONY: serve
 serve: SHELL := /bin/bash
-serve: $(VENV)/.runtime $(MO)
+serve: $(VENV)/.runtime $(MO) fonts
 	$(FLASK) db upgrade
 	export FLASK_JOBS_IN_PROCESS="$${FLASK_JOBS_IN_PROCESS:-0}" \
 		PUBLIC_URL="$${PUBLIC_URL:-http://127.0.0.1:$${PORT:-8000}}"; \

@@ -24,6 +24,7 @@ import resource
 import secrets
 import tempfile
 import time
+import unicodedata
 import zlib
 from dataclasses import dataclass, field
 
@@ -158,6 +159,7 @@ def build_delivery(
     processes=PROCESSES,
     volume_rows=VOLUME_ROWS,
     languages=None,
+    allow_missing=False,
 ):
     """Build the bundle of a petition into out (a path, or a function of the delivery number).
 
@@ -165,6 +167,10 @@ def build_delivery(
     the default letter in that language); the first is the language of every heading, label
     and number. Default: the petition's own language. Each must be one the petition is
     published in (check with check_languages).
+
+    A letter of a script no installed font prints (its fonts not installed) stops the build
+    before anything is recorded, unless allow_missing: the bundle would show the recipient a
+    box for every such character. Characters no font can have (private use) never stop it.
 
     Records and returns the delivery; progress(done, total, message) hears how far it got.
     """
@@ -293,6 +299,13 @@ def build_delivery(
             for ch, n in front_result["uncovered"].items():
                 uncovered[ch] = uncovered.get(ch, 0) + n
 
+            missing = missing_scripts(uncovered)
+            if missing and not allow_missing:
+                count = sum(n for ch, n in uncovered.items() if printable(ch))
+                raise DeliveryError(
+                    f"no installed font prints {count:,} characters of {', '.join(missing)}: "
+                    "install the fonts (`make fonts`, see README) or build with --allow-missing"
+                )
             report(rows_total, rows_total, "Joining volumes")
             try:
                 joined = merge.join(
@@ -469,6 +482,23 @@ def delivery_filter(petition_id, first_id, last_id):
 # The attached rows: their name in the PDF, and what a reader's attachment list says of them.
 ROWS_NAME = "rows.tsv"
 ROWS_DESC = "The rows in the canonical form the SHA-256 of the summary is computed over"
+
+
+def script_of(ch):
+    """A character's script as its Unicode name begins ("CJK", "HANGUL"), or its code point
+    where this Python's Unicode data names none."""
+    name = unicodedata.name(ch, "")
+    return name.split(" ")[0] if name else f"U+{ord(ch):04X}"
+
+
+def printable(ch):
+    """A letter, mark or digit: some font prints it (private-use and unassigned ones, none)."""
+    return unicodedata.category(ch)[0] in "LMN"
+
+
+def missing_scripts(uncovered):
+    """The scripts of the uncovered characters a font could print and none installed does."""
+    return sorted({script_of(ch) for ch in uncovered if printable(ch)})
 
 
 def check_languages(plan, languages):

@@ -78,7 +78,12 @@ class Progress:
     help="Print the cover letter in LANG (repeat for several; the first also gives the "
     "headings' language). Default: the petition's own.",
 )
-def delivery_pdf(slug, out, since_last, processes, languages):
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Build even when no installed font prints some names' script (they print as boxes).",
+)
+def delivery_pdf(slug, out, since_last, processes, languages, allow_missing):
     """Build the delivery bundle of a petition as a PDF, and record the delivery."""
     petition = db.session.execute(
         select(Petition).where(Petition.slug == slug)
@@ -95,6 +100,7 @@ def delivery_pdf(slug, out, since_last, processes, languages):
             progress=progress,
             processes=processes,
             languages=[code.strip().lower() for code in languages] or None,
+            allow_missing=allow_missing,
         )
     except DeliveryError as exc:
         raise click.ClickException(str(exc)) from None

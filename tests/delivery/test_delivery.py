@@ -226,7 +226,16 @@ def test_characters_no_font_covers_are_counted_and_still_extracted(app, petition
         [("Ana \ue000 Souza", "BR", None), ("X\ue000 " + tangut, "FR", "Lyon")],
     )
     out = tmp_path / "bundle.pdf"
-    result = build(app, out)
+    # Tangut is a script a font could print and none installed does: the build stops, records
+    # nothing and writes nothing, unless told to go on.
+    refused = build(app, out)
+    assert refused.exit_code == 1
+    assert "no installed font prints 1 characters of U+17000" in refused.output, refused.output
+    assert "--allow-missing" in refused.output
+    assert not out.exists()
+    with app.app_context():
+        assert db.session.execute(select(Delivery)).first() is None
+    result = build(app, out, "--allow-missing")
     assert result.exit_code == 0, result.output
     assert "characters no font could print: 3 (U+E000 x2, U+17000 x1)" in result.output, (
         result.output
@@ -552,3 +561,11 @@ def test_the_bundle_carries_its_rows_and_verifies(app, petition_id, tmp_path):
         cwd=ROOT,
     )
     assert broken.returncode == 1 and "not a readable bundle" in broken.stderr
+
+
+def test_private_use_characters_alone_do_not_stop_a_build(app, petition_id, tmp_path):
+    tools()
+    add_signatures(app, petition_id, [("Ana \ue000 Souza", "BR", None)])
+    result = build(app, tmp_path / "bundle.pdf")
+    assert result.exit_code == 0, result.output
+    assert "characters no font could print: 1 (U+E000 x1)" in result.output
