@@ -35,6 +35,10 @@ class Localized:
         self.cover_letter = self.cover_letter or petition.cover_letter or ""
 
     def __getattr__(self, name):
+        # Only for names this object lacks; "_petition" itself missing (a copy being built)
+        # must not recurse.
+        if name == "_petition":
+            raise AttributeError(name)
         return getattr(self._petition, name)
 
     @property
