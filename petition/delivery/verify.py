@@ -20,8 +20,8 @@ import sys
 import zlib
 from dataclasses import dataclass
 
-_STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
-_XREF = re.compile(rb"xref\s+0\s+(\d+)\s+")
+from petition.pdf import merge
+
 _ROOT = re.compile(rb"/Root\s+(\d+) 0 R")
 _INFO = re.compile(rb"/Info\s+(\d+) 0 R")
 _ID = re.compile(rb"/ID\s*\[\s*<([0-9A-Fa-f]+)>")
@@ -53,21 +53,11 @@ class Reader:
 
     def __init__(self, data):
         self.data = data
-        end = _STARTXREF.search(data[-64:])
-        if not end:
-            raise BundleError("no startxref: not a complete PDF")
-        xref_at = int(end.group(1))
-        table = _XREF.match(data, xref_at)
-        if not table:
-            raise BundleError("not a single classic cross-reference table")
-        count = int(table.group(1))
-        entries = data[table.end() : table.end() + 20 * count]
-        self.offsets = {
-            number: int(entries[20 * number : 20 * number + 10])
-            for number in range(1, count)
-            if entries[20 * number + 17 : 20 * number + 18] == b"n"
-        }
-        self.trailer = data[table.end() + 20 * count : table.end() + 20 * count + 2000]
+        try:
+            self.offsets, end, _start = merge.xref(data)
+        except merge.MergeError as error:
+            raise BundleError(str(error)) from None
+        self.trailer = data[end : end + 2000]
 
     def head(self, number, limit=4096):
         """An object's dictionary (up to its stream, if any)."""

@@ -37,8 +37,9 @@ def pdf_string(text):
     return b"<FEFF" + text.encode("utf-16-be").hex().upper().encode() + b">"
 
 
-def read_objects(data):
-    """{number: body bytes between 'obj' and 'endobj'} and the trailer's Root and Info."""
+def xref(data):
+    """({object number: byte offset} of the objects in use, where the table ends, where it
+    begins) of a PDF with one classic cross-reference table, as ReportLab and Joiner write."""
     end = _STARTXREF.search(data[-64:])
     if not end:
         raise MergeError("no startxref")
@@ -48,12 +49,18 @@ def read_objects(data):
         raise MergeError("not a single classic cross-reference table")
     count = int(table.group(1))
     entries = data[table.end() : table.end() + 20 * count]
-    offsets = []
-    for number in range(1, count):
-        entry = entries[20 * number : 20 * number + 20]
-        if entry[17:18] == b"n":
-            offsets.append((int(entry[:10]), number))
-    offsets.sort()
+    offsets = {
+        number: int(entries[20 * number : 20 * number + 10])
+        for number in range(1, count)
+        if entries[20 * number + 17 : 20 * number + 18] == b"n"
+    }
+    return offsets, table.end() + 20 * count, xref_at
+
+
+def read_objects(data):
+    """{number: body bytes between 'obj' and 'endobj'} and the trailer's Root and Info."""
+    by_number, _end, xref_at = xref(data)
+    offsets = sorted((offset, number) for number, offset in by_number.items())
     objects = {}
     for i, (offset, number) in enumerate(offsets):
         stop = offsets[i + 1][0] if i + 1 < len(offsets) else xref_at
