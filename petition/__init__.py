@@ -27,6 +27,9 @@ from petition.core.i18n import register_template_helpers, select_locale
 from petition.delivery import cli as delivery_cli
 from petition.delivery import jobs as delivery_jobs
 from petition.delivery import views as delivery_views
+from petition.endorsements import cli as endorsements_cli
+from petition.endorsements import views as endorsements_views
+from petition.endorsements.views import staff as endorsements_staff_views
 from petition.events import cli as events_cli
 from petition.events import reminders as event_reminders
 from petition.events import views as events_views
@@ -51,7 +54,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Features whose pages join the staff blueprint (petition/staff/views): imported above, so their
 # routes are on it before it is registered.
-STAFF_PAGES = (petitions_views, abuse_views, imports_views, delivery_views, events_staff_views)
+STAFF_PAGES = (
+    petitions_views,
+    abuse_views,
+    imports_views,
+    delivery_views,
+    events_staff_views,
+    endorsements_staff_views,
+)
 
 
 def create_app(test_config=None, instance_path=None):
@@ -108,6 +118,7 @@ def create_app(test_config=None, instance_path=None):
     app.register_blueprint(embed.bp)
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(events_views.bp)
+    app.register_blueprint(endorsements_views.bp)
 
     register_commands(app)
     register_errors(app)
@@ -151,6 +162,7 @@ def register_commands(app):
         delivery_cli.delivery,
         events_cli.days,
         events_cli.events_group,
+        endorsements_cli.endorsements_group,
         demo.demo,
         worker.worker,
     ):

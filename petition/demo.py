@@ -300,8 +300,117 @@ def create_demo(seed=2013):
     db.session.execute(
         update(Milestone).where(Milestone.id.in_(reached)).values(announced_at=utcnow())
     )
-    create_demo_day(petition)
+    day = create_demo_day(petition)
+    create_demo_endorsers(petition, day)
     return True, petition
+
+
+# Made-up organisations in many scripts (none is a real one): (name, website, country,
+# statement, logo colours or None, endorses the day rather than the petition).
+ENDORSERS = [
+    (
+        "Rainbow Sports Alliance",
+        "rainbow-sports.example.org",
+        "US",
+        "Sport is for everyone: the IOC must say so now.",
+        ("#e40303", "#ff8c00", "#ffed00", "#008026", "#004dff", "#750787"),
+        False,
+    ),
+    (
+        "Fédération sportive Arc-en-ciel",
+        "arc-en-ciel.example.org",
+        "FR",
+        "Nous soutenons les athlètes qui refusent de se taire.",
+        ("#5bcefa", "#f5a9b8", "#ffffff"),
+        False,
+    ),
+    (
+        "Радужный спортивный союз",
+        "raduga-sport.example.org",
+        "RU",
+        "",
+        ("#750787", "#004dff"),
+        False,
+    ),
+    ("Orgullo Deportivo", "orgullo-deportivo.example.org", "ES", "", None, False),
+    (
+        "جمعية الرياضة للجميع",
+        "sport-for-all.example.org",
+        "LB",
+        "الرياضة حق للجميع.",
+        ("#008026", "#ffffff"),
+        False,
+    ),
+    ("פורום הספורט הגאה", "pride-sport-forum.example.org", "IL", "", None, False),
+    ("彩虹运动联盟", "caihong.example.org", "TW", "", ("#ff8c00", "#e40303"), False),
+    ("무지개 스포츠 연대", "mujigae.example.org", "KR", "", None, False),
+    (
+        "Pride Athletes Berlin",
+        "pride-athletes-berlin.example.org",
+        "DE",
+        "We will be at the Brandenburg Gate on the day.",
+        ("#000000", "#dd0000", "#ffce00"),
+        True,
+    ),
+    ("Queer Runners Lausanne", "queer-runners.example.org", "CH", "", None, True),
+]
+
+
+def demo_logo(colours):
+    """A made-up logo: stripes of the given colours in a rounded square (a PNG)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    size = 240
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    stripes = Image.new("RGBA", (size, size))
+    draw = ImageDraw.Draw(stripes)
+    band = size / len(colours)
+    for i, colour in enumerate(colours):
+        draw.rectangle((0, round(i * band), size, round((i + 1) * band)), fill=colour)
+    mask = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(mask).rounded_rectangle((0, 0, size - 1, size - 1), radius=48, fill=255)
+    img.paste(stripes, mask=mask)
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def create_demo_endorsers(petition, day):
+    """The demo's endorsers, approved (logos through the upload path), and one waiting."""
+    from petition.core.emails import check_email
+    from petition.endorsements import operations as endorsements
+
+    config = current_app.config
+    for name, site, country, statement, colours, for_day in ENDORSERS:
+        url, domain = endorsements.normalize_website(site)
+        logo = endorsements.store_logo(demo_logo(colours), config) if colours else None
+        endorsements.add_by_staff(
+            day if for_day else petition,
+            endorsements.EndorsementData(
+                name=name, website=url, domain=domain, country=country, statement=statement
+            ),
+            config,
+            logo=logo,
+            added_by="demo",
+        )
+    # One that came through the form and was confirmed: staff find it in their queue.
+    waiting = endorsements.endorse(
+        petition,
+        endorsements.EndorsementData(
+            name="Athletes for Equality Nairobi",
+            website="https://athletes-equality.example.org",
+            domain="athletes-equality.example.org",
+            country="KE",
+            statement="Our members train for Lausanne and ask the IOC to speak.",
+            contact_name="Wanjiru Demo",
+            contact_email=check_email("contact@athletes-equality.example.org"),
+        ),
+        config,
+    )
+    waiting.state = "pending"
+    waiting.confirmed_at = utcnow()
 
 
 def next_september_third(today):

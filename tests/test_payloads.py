@@ -92,7 +92,7 @@ def one_line(payload):
 
 
 def multi_line(payload):
-    """A text, cover letter or endorsers as the form stores them, or None where it refuses."""
+    """A text or cover letter as the form stores them, or None where it refuses."""
     if "\u202e" in payload:
         return None
     return payload.replace("\r\n", "\n").replace("\r", "\n")
@@ -128,7 +128,6 @@ def test_staff_fields_are_escaped_everywhere(app, client, payload):
         "target": payload,
         "text": payload,
         "cover_letter": payload,
-        "endorsers": payload,
         "milestones": f"100: {payload}",
         "offline_count": "0",
         "hashtag": payload,
@@ -151,7 +150,6 @@ def test_staff_fields_are_escaped_everywhere(app, client, payload):
             "target": title,
             "text": text,
             "cover_letter": text,
-            "endorsers": text,
             "milestones": f"100: {label}",
             "hashtag": "#Tag",
         },
@@ -198,12 +196,12 @@ def test_staff_fields_are_escaped_everywhere(app, client, payload):
         response = who.get(path)
         assert response.status_code == 200, where
         assert_safe(response.get_data(as_text=True), shown=title, where=where)
-    # Markdown text and the cover letter, endorsers and labels where they show.
+    # Markdown text and the cover letter, and labels where they show.
     petition_page = supporter.get(f"/petitions/{SLUG}").get_data(as_text=True)
     assert str(escape(label)) in petition_page
     assert_safe(supporter.get(f"/petitions/{SLUG}").get_data(as_text=True))
     edit = client.get(f"/staff/petitions/{SLUG}/edit").get_data(as_text=True)
-    assert str(escape(text.strip())) in edit, "text, cover letter and endorsers in the edit form"
+    assert str(escape(text.strip())) in edit, "text and cover letter in the edit form"
 
     # The iframe page carries the title in <title> only, escaped.
     frame = supporter.get(f"/embed/{SLUG}")

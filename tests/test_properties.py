@@ -121,7 +121,6 @@ def app_config():
 def petition(make_petition):
     make_petition(
         milestones=((10, "Ten"), (100, "A hundred")),
-        endorsers="Amnesty Example",
         cover_letter="Dear IOC,",
     )
     return SLUG
@@ -268,6 +267,7 @@ PATH_VALUES = {
     "event_id": 1,
     "photo_id": 1,
     "host_id": 1,
+    "endorsement_id": 1,
     "name": "n" * 24 + ".jpg",
     "language": "ru",
 }
@@ -449,7 +449,6 @@ PETITION_FIELDS = [
     "target",
     "text",
     "cover_letter",
-    "endorsers",
     "milestones",
     "offline_count",
     "closes_at",
@@ -461,7 +460,6 @@ GOOD_PETITION = {
     "target": "The council",
     "text": "Please act.",
     "cover_letter": "Dear council,",
-    "endorsers": "Friends of the Earth",
     "milestones": "100: A hundred\n1000",
     "offline_count": "0",
     "closes_at": "",
@@ -507,7 +505,7 @@ def petition_form(draw):
 @example(fields={"milestones": "99999999999999999999999: big"})
 @example(fields={"milestones": "2147483647: max\n2147483648: over"})
 @example(fields={"slug": "a" * 100, "hashtag": "#" + "a" * 99})
-@example(fields={"text": "\x00", "cover_letter": "\x0b", "endorsers": "\x1f"})
+@example(fields={"text": "\x00", "cover_letter": "\x0b"})
 def test_petition_create_and_edit_with_any_input(app, campaigner, fields):
     data = {**GOOD_PETITION, **fields}
     response = campaigner.post(

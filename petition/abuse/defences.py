@@ -185,6 +185,35 @@ def form_trap_reason(form_meta, config):
     return None
 
 
+def submission_hold_reason(form_meta, config, model, ip, now=None):
+    """Why a submission of another public form (host, RSVP, endorse) should be held, or None.
+
+    `form_meta` holds the bot traps ("honeypot", "t"); `model` is the submission's table, whose
+    rows from the same address in the sign limits' windows are counted (it has `ip` and
+    `created_at`).
+    """
+    if not config["ABUSE_CHECKS"]:
+        return None
+    reason = form_trap_reason(form_meta, config)
+    if reason:
+        return reason
+    if not ip:
+        return None
+    now = now or utcnow()
+    for kind in ("BURST", "SUSTAINED"):
+        limit, seconds = config[f"SIGN_{kind}_COUNT"], config[f"SIGN_{kind}_SECONDS"]
+        if limit <= 0 or seconds <= 0:
+            continue
+        seen = db.session.execute(
+            select(func.count())
+            .select_from(model)
+            .where(model.ip == ip, model.created_at >= now - dt.timedelta(seconds=seconds))
+        ).scalar_one()
+        if seen >= limit:
+            return f"{HELD}{seen + 1} from this address in {seconds} s"
+    return None
+
+
 def hold_reason(petition, data, form_meta, config):
     """Why this signature should be held, or None. `data` is a signing.SignData; `form_meta`
     holds the form's bot traps: "honeypot" (the hidden field's value) and "t" (the signed

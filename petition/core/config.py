@@ -80,6 +80,10 @@ DEFAULTS = {
     "PHOTO_MAX_BYTES": 10_000_000,
     "PHOTO_MAX_PIXELS": 40_000_000,
     "PHOTO_MAX_SIDE": 2000,
+    # Endorsers' logos, re-encoded as PNG at most LOGO_MAX_SIDE pixels on the longer side.
+    "LOGO_MAX_BYTES": 2_000_000,
+    "LOGO_MAX_PIXELS": 16_000_000,
+    "LOGO_MAX_SIDE": 400,
     # Set from REDIS_URL when that is set, else one cache per process.
     "CACHE_TYPE": None,
     "CACHE_KEY_PREFIX": "petition:",

@@ -6,11 +6,14 @@ import unicodedata
 from urllib.parse import unquote_to_bytes
 
 from babel import support
-from flask import abort, g, request
+from flask import abort, current_app, g, has_request_context, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
+
+from petition.core.emails import InvalidEmail, check_email
 
 # Bidi overrides let a name re-order the text printed after it; no real name needs them.
 BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -76,7 +79,15 @@ def refuse_nul():
         request.method == "POST"
         and request.mimetype in FORM_TYPES
         and request.endpoint
-        not in ("public.sign", "staff.import_signatures", "events.manage_photos")
+        not in (
+            "public.sign",
+            "staff.import_signatures",
+            "events.manage_photos",
+            "endorsements.endorse_petition",
+            "endorsements.endorse_day",
+            "staff.new_endorser",
+            "staff.edit_endorser",
+        )
         and any("\x00" in k or "\x00" in v for k, v in request.form.items(multi=True))
     ):
         abort(400)
@@ -134,3 +145,40 @@ class CachedTranslations:
 
     def ngettext(self, singular, plural, n):
         return wtforms_catalog(str(get_locale() or "en")).ungettext(singular, plural, n)
+
+
+cached_translations = CachedTranslations()
+
+
+class PublicForm(FlaskForm):
+    """A public form: WTForms' messages in the reader's language, fields whose bytes were not
+    UTF-8 named in the errors (remember_undecodable_fields), and the email check."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return cached_translations
+
+    def __init__(self, *args, **kwargs):
+        self.broken_fields = g.get("undecodable_fields", set()) if has_request_context() else set()
+        super().__init__(*args, **kwargs)
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for name in self.broken_fields & set(self._fields):
+            field = self[name]
+            field.errors = [
+                *field.errors,
+                _l("This contains bytes that are not valid text (UTF-8)."),
+            ]
+            valid = False
+        return valid
+
+    def check_email_field(self, field):
+        try:
+            return check_email(field.data, current_app.config["EMAIL_CHECK_DELIVERABILITY"])
+        except InvalidEmail as exc:
+            raise ValidationError(
+                _l("This email address is not valid: %(reason)s", reason=str(exc))
+            ) from exc

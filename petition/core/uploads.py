@@ -1,9 +1,10 @@
 """Images people upload (report-back photos, logos): decoded and re-encoded, never kept as sent.
 
 Pillow reads the picture under a byte and a pixel limit, turns it upright by its EXIF
-orientation and writes a fresh JPEG from the pixels alone: no EXIF (so no GPS position, camera
-serial or time), no XMP, no ICC profile, no comment, nothing appended after the image. An
-activist's phone must not give away where they live.
+orientation and writes a fresh JPEG (a logo: a PNG, keeping its transparency) from the pixels
+alone: no EXIF (so no GPS position, camera serial or time), no XMP, no ICC profile, no
+comment, nothing appended after the image. An activist's phone must not give away where they
+live.
 """
 
 import io
@@ -45,6 +46,31 @@ def looks_like_svg(data):
 
 def reencode(data, max_bytes, max_pixels, max_side, thumb_side=480, quality=85):
     """The upload as a clean JPEG at most max_side wide or high, and a thumbnail."""
+    pixels = flatten(decode(data, max_bytes, max_pixels, PHOTO))
+    pixels.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    thumb = pixels.copy()
+    thumb.thumbnail((thumb_side, thumb_side), Image.Resampling.LANCZOS)
+    return Reencoded(jpeg(pixels, quality), jpeg(thumb, quality), pixels.width, pixels.height)
+
+
+def reencode_logo(data, max_bytes, max_pixels, max_side):
+    """A logo as a clean PNG (transparency kept) at most max_side wide or high: (bytes, w, h)."""
+    img = decode(data, max_bytes, max_pixels, LOGO)
+    img = img.convert("RGBA" if has_alpha(img) else "RGB")
+    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    clean = Image.new(img.mode, img.size)
+    clean.paste(img)
+    out = io.BytesIO()
+    clean.save(out, "PNG", optimize=True)
+    return out.getvalue(), clean.width, clean.height
+
+
+# What the refusals call the file: a photo of an event, or an organisation's logo.
+PHOTO, LOGO = "photo", "logo"
+
+
+def decode(data, max_bytes, max_pixels, kind):
+    """The upright pixels of an upload, or UploadError; nothing of the file but its pixels."""
     if not data:
         raise UploadError(_l("The file is empty."))
     if len(data) > max_bytes:
@@ -55,7 +81,11 @@ def reencode(data, max_bytes, max_pixels, max_side, thumb_side=480, quality=85):
             )
         )
     if looks_like_svg(data):
-        raise UploadError(_l("SVG images are not accepted: please send a JPEG or PNG photo."))
+        raise UploadError(
+            _l("SVG images are not accepted: please send a JPEG or PNG photo.")
+            if kind == PHOTO
+            else _l("SVG images are not accepted: please send the logo as a PNG, JPEG or WebP.")
+        )
     with warnings.catch_warnings():
         # Pillow only warns below twice its own limit; here any picture over ours is refused.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -66,8 +96,7 @@ def reencode(data, max_bytes, max_pixels, max_side, thumb_side=480, quality=85):
                 if img.width * img.height > max_pixels:
                     raise UploadError(too_many_pixels(max_pixels))
                 img.load()
-                upright = ImageOps.exif_transpose(img)
-                pixels = flatten(upright)
+                return ImageOps.exif_transpose(img)
         except UploadError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -75,11 +104,13 @@ def reencode(data, max_bytes, max_pixels, max_side, thumb_side=480, quality=85):
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
             raise UploadError(
                 _l("This file is not a photo we can read: please send a JPEG or PNG.")
+                if kind == PHOTO
+                else _l("This file is not an image we can read: please send a PNG, JPEG or WebP.")
             ) from exc
-    pixels.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    thumb = pixels.copy()
-    thumb.thumbnail((thumb_side, thumb_side), Image.Resampling.LANCZOS)
-    return Reencoded(jpeg(pixels, quality), jpeg(thumb, quality), pixels.width, pixels.height)
+
+
+def has_alpha(img):
+    return img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
 
 
 def too_many_pixels(max_pixels):
@@ -91,7 +122,7 @@ def too_many_pixels(max_pixels):
 
 def flatten(img):
     """RGB pixels only; transparency laid on white, as a JPEG has none."""
-    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+    if has_alpha(img):
         rgba = img.convert("RGBA")
         background = Image.new("RGB", rgba.size, "white")
         background.paste(rgba, mask=rgba.getchannel("A"))
@@ -124,7 +155,7 @@ def store(directory, data, suffix=".jpg"):
 def path_of(directory, name):
     """The stored file of a name we made, or None for anything else (no path tricks)."""
     stem, dot, suffix = name.rpartition(".")
-    if not dot or suffix != "jpg" or len(stem) != 24:
+    if not dot or suffix not in ("jpg", "png") or len(stem) != 24:
         return None
     if any(not (c.isascii() and (c.isalnum() or c in "-_")) for c in stem):
         return None

@@ -28,16 +28,18 @@ import unicodedata
 import zlib
 from dataclasses import dataclass, field
 
+from flask import current_app
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
-from petition.core import countries
+from petition.core import countries, uploads
 from petition.core.extensions import db
 from petition.core.files import make_private, private_dir
 from petition.core.i18n import RIGHT_TO_LEFT
 from petition.delivery import canonical, layout, render, words
 from petition.delivery.models import Delivery
+from petition.endorsements.models import Endorsement
 from petition.pdf import merge
 from petition.petitions import counting
 from petition.petitions.models import Milestone, Petition, PetitionTranslation, Signature
@@ -203,7 +205,7 @@ def build_delivery(
         rows_total = plan["rows"]
         report(0, rows_total, "Laying out pages")
 
-        spec = front_spec(plan, list_countries, order, languages)
+        spec = front_spec(plan, list_countries, order, languages, current_app.config["UPLOAD_DIR"])
         header = {
             "title": spec["title"],
             "right": spec["words"]["header"] % {"number": number, "date": plan["date"]},
@@ -388,7 +390,6 @@ def read_plan(conn, petition_id, since_last, dialect):
             Petition.language,
             Petition.target,
             Petition.cover_letter,
-            Petition.endorsers,
             counting.CONFIRMED.label("confirmed_count"),
             Petition.offline_count,
         ).where(Petition.id == petition_id)
@@ -427,6 +428,22 @@ def read_plan(conn, petition_id, since_last, dialect):
         .where(Milestone.petition_id == petition_id, Milestone.reached_at.is_not(None))
         .order_by(Milestone.count)
     ).all()
+    endorsers = conn.execute(
+        select(
+            Endorsement.name,
+            Endorsement.country,
+            Endorsement.domain,
+            Endorsement.logo_name,
+            Endorsement.logo_width,
+            Endorsement.logo_height,
+        )
+        .where(
+            Endorsement.petition_id == petition_id,
+            Endorsement.state == "approved",
+            Endorsement.repeat_of_id.is_(None),
+        )
+        .order_by(Endorsement.approved_at, Endorsement.id)
+    ).all()
     today = dt.datetime.now(dt.UTC).date()
     versions = {
         language: (canonical.clean(title), letter or "")
@@ -455,10 +472,10 @@ def read_plan(conn, petition_id, since_last, dialect):
         "title": canonical.clean(petition.title),
         "target": canonical.clean(petition.target),
         "letter": petition.cover_letter or "",
+        # Approved endorsers as of the snapshot: name, country, domain, logo (name, w, h).
         "endorsers": [
-            canonical.clean(line).strip()
-            for line in (petition.endorsers or "").splitlines()
-            if line.strip()
+            (canonical.clean(e.name), e.country, e.domain, e.logo_name, e.logo_width, e.logo_height)
+            for e in endorsers
         ],
         "petition_total": petition.confirmed_count + petition.offline_count,
         "offline": petition.offline_count,
@@ -514,10 +531,10 @@ def check_languages(plan, languages):
     return chosen
 
 
-def front_spec(plan, list_countries, order, languages):
+def front_spec(plan, list_countries, order, languages, upload_dir=None):
     """What the front matter prints, every word already in its language (words.py)."""
     keys = ["target", "number", "since", "rows", "first_date", "last_date"]
-    keys += ["petition_total", "offline", "endorsers", "date"]
+    keys += ["petition_total", "offline", "date"]
     language = languages[0]
     spec = {
         **{key: plan[key] for key in keys},
@@ -531,6 +548,18 @@ def front_spec(plan, list_countries, order, languages):
             (words.milestone_label(count, language), label, date)
             for count, label, date in plan["milestones"]
         ],
+        "endorsers": [
+            {
+                "name": name,
+                "country": countries.name(code, language) if code else "",
+                "domain": domain,
+                # The stored, re-encoded PNG (core/uploads.py): drawn from the file, by path.
+                "logo": uploads.path_of(upload_dir, logo) if logo and upload_dir else None,
+                "logo_size": (width, height),
+            }
+            for name, code, domain, logo, width, height in plan["endorsers"]
+        ],
+        "endorsed": words.endorsed_heading(len(plan["endorsers"]), language),
     }
     spec["letters"] = [
         {

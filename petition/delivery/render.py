@@ -9,6 +9,7 @@ drawString and lets every run of text carry its font, shaping and ActualText.
 import os
 import re
 import resource
+from typing import NamedTuple
 
 from babel.numbers import format_decimal, format_percent
 from reportlab.pdfgen.canvas import Canvas
@@ -365,11 +366,6 @@ def front_flow(spec):
     else:
         paragraph(flow, w["none_yet"], rtl=rtl)
 
-    if spec["endorsers"]:
-        heading(flow, w["endorsed"], rtl=rtl)
-        for name in spec["endorsers"]:
-            paragraph(flow, name, after=1, rtl=rtl)
-
     heading(flow, w["by_country"], rtl=rtl)
     ranked = sorted(spec["countries"], key=lambda c: (-c[2], spec["order"].index(c[0])))
     right = L.RIGHT - 70
@@ -396,7 +392,51 @@ def front_flow(spec):
                 (share, L.RIGHT, 10, False, "right", None),
             ],
         )
+    if spec["endorsers"]:
+        endorsers_page(flow, spec["endorsers"], spec["endorsed"], rtl)
     return flow
+
+
+LOGO_BOX = 36.0
+ENTRY_HEIGHT = 46.0
+
+
+def endorsers_page(flow, endorsers, title, rtl):
+    """A page (or more) of the endorsing organisations: logo, name in any script, country and
+    website, in the order they were approved."""
+    flow.break_page()
+    paragraph(flow, title, size=18, bold=True, after=10, rtl=rtl)
+    with_logos = any(e["logo"] for e in endorsers)
+    indent = LOGO_BOX + 12 if with_logos else 0.0
+    text_width = L.RIGHT - L.LEFT - indent
+    for e in endorsers:
+        if flow.y - ENTRY_HEIGHT < L.BODY_BOTTOM:
+            flow.break_page()
+        x, align = (L.RIGHT - indent, "right") if rtl else (L.LEFT + indent, "left")
+        first = [(e["name"], x, 11.5, True, align, text_width)]
+        # The name's baseline near the logo's middle, the country and website below it.
+        if e["logo"]:
+            width, height = e["logo_size"]
+            scale = LOGO_BOX / max(width, height, 1)
+            w, h = width * scale, height * scale
+            left = L.RIGHT - LOGO_BOX if rtl else L.LEFT
+            # Centred in its box, the box's top at the line's top.
+            first.append(Logo(e["logo"], left + (LOGO_BOX - w) / 2, (LOGO_BOX - h) / 2, w, h))
+        flow.line(20.0, first)
+        detail = " · ".join(part for part in (e["country"], e["domain"]) if part)
+        flow.line(
+            ENTRY_HEIGHT - 20.0, [(detail, x, 9.0, False, align, text_width)] if detail else []
+        )
+
+
+class Logo(NamedTuple):
+    """An image cell of a Flow line, its top `drop` points below the line's top."""
+
+    path: str
+    x: float
+    drop: float
+    width: float
+    height: float
 
 
 def front_pages(spec):
@@ -414,7 +454,14 @@ def render_front(task):
         graphics, text = chrome(writer, task["header"], number, task["total_pages"])
         for top, height, cells, rule in lines:
             y = top - height * 0.74
-            for content, x, size, bold, align, max_width in cells:
+            for cell in cells:
+                if isinstance(cell, Logo):
+                    bottom = top - cell.drop - cell.height
+                    canvas.drawImage(
+                        cell.path, cell.x, bottom, cell.width, cell.height, mask="auto"
+                    )
+                    continue
+                content, x, size, bold, align, max_width = cell
                 if content:
                     text.append(
                         writer.place(

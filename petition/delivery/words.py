@@ -65,7 +65,6 @@ def frame(language):
             "milestones": _("Milestones reached"),
             "reached": _("%(label)s (reached %(date)s)"),
             "none_yet": _("None yet."),
-            "endorsed": _("Endorsed by"),
             "by_country": _("Signatures by country"),
             "signatures": _("Signatures"),
             "share": _("Share"),
@@ -76,6 +75,15 @@ def milestone_label(count, language):
     with force_locale(language):
         return ngettext(
             "%(number)s signature", "%(number)s signatures", count, number=number(count, language)
+        )
+
+
+def endorsed_heading(count, language):
+    """The endorsers page's heading, the words of the petition page's (one translation)."""
+    with force_locale(language):
+        # Flask-Babel fills %(num)s with the count itself (a handful: no grouping to do).
+        return ngettext(
+            "Endorsed by %(num)s organisation", "Endorsed by %(num)s organisations", count
         )
 
 

@@ -5,7 +5,7 @@ import functools
 import unicodedata
 import zoneinfo
 
-from flask import current_app, g, has_request_context
+from flask import has_request_context
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -23,10 +23,9 @@ from wtforms.fields.choices import SelectChoice as Choice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from petition.core import countries
-from petition.core.emails import InvalidEmail, check_email
 from petition.core.forms import (
     BIDI_CONTROLS,
-    CachedTranslations,
+    PublicForm,
     checkbox,
     clean_text,
     plain_text,
@@ -41,7 +40,6 @@ from petition.events.operations import (
     to_utc,
 )
 
-cached_translations = CachedTranslations()
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
@@ -78,39 +76,10 @@ def text_block(form, field):
             raise ValidationError(_l("This contains control or invisible characters."))
 
 
-class Base(FlaskForm):
-    class Meta(FlaskForm.Meta):
-        def get_translations(self, form):
-            if not current_app.config.get("WTF_I18N_ENABLED", True):
-                return super().get_translations(form)
-            return cached_translations
-
+class Base(PublicForm):
     # Bot traps as on the sign form (events/defences.py): never an error, a tripped one holds.
     website = StringField(_l("Leave this field empty"))
     t = HiddenField()
-
-    def __init__(self, *args, **kwargs):
-        self.broken_fields = g.get("undecodable_fields", set()) if has_request_context() else set()
-        super().__init__(*args, **kwargs)
-
-    def validate(self, extra_validators=None):
-        valid = super().validate(extra_validators)
-        for name in self.broken_fields & set(self._fields):
-            field = self[name]
-            field.errors = [
-                *field.errors,
-                _l("This contains bytes that are not valid text (UTF-8)."),
-            ]
-            valid = False
-        return valid
-
-    def check_email_field(self, field):
-        try:
-            return check_email(field.data, current_app.config["EMAIL_CHECK_DELIVERABILITY"])
-        except InvalidEmail as exc:
-            raise ValidationError(
-                _l("This email address is not valid: %(reason)s", reason=str(exc))
-            ) from exc
 
 
 def name_field(label, required=True, max_length=200):

@@ -83,11 +83,6 @@ class PetitionForm(PetitionTextsForm):
         filters=[multiline],
         validators=[Length(max=20_000), no_controls],
     )
-    endorsers = TextAreaField(
-        _l("Endorsers (one organisation a line)"),
-        filters=[manage.clean_lines],
-        validators=[Length(max=10_000), no_controls],
-    )
     milestones = TextAreaField(
         _l('Milestones (one a line: "N: label")'),
         validators=[Length(max=10_000), no_controls],
@@ -155,7 +150,6 @@ class PetitionForm(PetitionTextsForm):
             "target": self.target.data,
             "text": self.text.data or "",
             "cover_letter": self.cover_letter.data or "",
-            "endorsers": self.endorsers.data or "",
             "hashtag": ("#" + hashtag.lstrip("#")) if hashtag else None,
             "share_text": (self.share_text.data or "").strip(),
             "language": self.language.data,

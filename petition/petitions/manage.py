@@ -61,12 +61,6 @@ def format_milestones(petition):
     return "\n".join(f"{m.count}: {m.label}" for m in petition.milestones)
 
 
-def clean_lines(text):
-    """One entry a line: trimmed, NFC, blank lines dropped."""
-    lines = (unicodedata.normalize("NFC", line).strip() for line in (text or "").splitlines())
-    return "\n".join(line for line in lines if line)
-
-
 def slug_taken(slug):
     return db.session.execute(select(Petition.id).where(Petition.slug == slug)).scalar() is not None
 
@@ -77,7 +71,6 @@ PLAIN_FIELDS = (
     "target",
     "text",
     "cover_letter",
-    "endorsers",
     "hashtag",
     "share_text",
     "language",

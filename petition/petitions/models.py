@@ -53,9 +53,9 @@ class Petition(db.Model):
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # What share links say beside the link (the title when empty).
     share_text: Mapped[str] = mapped_column(Text, default="", server_default="")
-    # The letter that opens the delivery bundle, Markdown; and endorsing organisations, one a line.
+    # The letter that opens the delivery bundle, Markdown. (Endorsing organisations are
+    # endorsements: petition/endorsements/.)
     cover_letter: Mapped[str] = mapped_column(Text, default="")
-    endorsers: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(10), default="draft")
     closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     offline_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -81,7 +81,6 @@ class Petition(db.Model):
         kwargs.setdefault("offline_count", 0)
         kwargs.setdefault("confirmed_count", 0)
         kwargs.setdefault("cover_letter", "")
-        kwargs.setdefault("endorsers", "")
         kwargs.setdefault("language", "en")
         kwargs.setdefault("share_text", "")
         super().__init__(**kwargs)

@@ -112,7 +112,7 @@ def form_data(petition):
 
 
 # Long texts go into the log by name only; the rest with their old and new values.
-LONG_FIELDS = {"text", "cover_letter", "endorsers", "share_text"}
+LONG_FIELDS = {"text", "cover_letter", "share_text"}
 
 
 def audit_changes(changes):

@@ -14,6 +14,7 @@ from petition.core.extensions import db, limiter
 from petition.core.forms import clean_source
 from petition.core.i18n import current_language, use_default_language
 from petition.core.urls import petition_url, public_url, with_language
+from petition.endorsements import operations as endorsements
 from petition.events import operations as events
 from petition.jobs import runner as jobs
 from petition.petitions import cards as petition_cards
@@ -97,6 +98,7 @@ def render_petition(petition, form, status=200, closed_message=None):
             share=share_links(petition),
             embed_snippets=embed_snippets(petition),
             day=events.day_for_petition(petition.id),
+            endorsers=endorsements.listed(petition),
         ),
         status,
     )

@@ -110,11 +110,17 @@ def printed(output, key):
 
 
 @pytest.fixture
-def petition_id(make_petition):
-    return make_petition(
-        milestones=((5, "Five people"), (1000, "A thousand")),
-        endorsers="Amnesty Example\nFédération des Exemples\nمنظمة المثال",
-    )
+def petition_id(app, make_petition):
+    from petition.endorsements import operations as endorsements
+
+    petition_id = make_petition(milestones=((5, "Five people"), (1000, "A thousand")))
+    with app.app_context():
+        petition = db.session.get(Petition, petition_id)
+        for name in ("Amnesty Example", "Fédération des Exemples", "منظمة المثال"):
+            data = endorsements.EndorsementData(name=name)
+            endorsements.add_by_staff(petition, data, app.config, added_by="test")
+        db.session.commit()
+    return petition_id
 
 
 def test_every_script_prints_embedded_extractable_and_hashed(app, petition_id, tmp_path):
@@ -158,12 +164,12 @@ def test_every_script_prints_embedded_extractable_and_hashed(app, petition_id, t
     assert delivery.file_path == str(out)
     pages = pdf_pages(out)
     assert pages == delivery.pages == int(printed(result.output, "pages"))
-    assert pages - list_pages == 2  # the cover letter and the summary
+    assert pages - list_pages == 3  # the cover letter, the summary and the endorsers
     # The summary: row count, the hash and how it is computed.
     assert f"Rows {len(PEOPLE)}" in text
     assert f"SHA-256 {expected}" in text
     assert "separated by tabs and ended by a line feed, in UTF-8" in text
-    assert "Amnesty Example Fédération des Exemples" in text
+    assert "Endorsed by 3 organisations Amnesty Example Fédération des Exemples" in text
     assert "Five people (reached" in text
     assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
 

@@ -53,7 +53,6 @@ def form(**overrides):
         "target": "The city council",
         "text": "Children **breathe** the worst air.",
         "cover_letter": "Dear council,\n\nPlease act.",
-        "endorsers": "  Parents for Air \n\nDoctors' Union\n",
         "milestones": "1,000: Deliver to the council\n\n300: First press release\n",
         "offline_count": "12",
         "closes_at": "",
@@ -91,7 +90,6 @@ def petition_row(app, slug):
             "target": petition.target,
             "text": petition.text,
             "cover_letter": petition.cover_letter,
-            "endorsers": petition.endorsers,
             "hashtag": petition.hashtag,
             "offline_count": petition.offline_count,
             "closes_at": petition.closes_at,
@@ -202,7 +200,6 @@ def test_create_a_petition(app, client, campaigner):
     row = petition_row(app, "clean-air")
     assert row["state"] == "draft"
     assert row["title"] == "Clean air for schools"
-    assert row["endorsers"] == "Parents for Air\nDoctors' Union"
     assert row["hashtag"] == "#CleanAir"
     assert row["offline_count"] == 12
     assert row["closes_at"] == dt.datetime(2099, 5, 1, 18, 30, tzinfo=dt.UTC)
@@ -283,7 +280,7 @@ def test_markup_in_fields_is_escaped_on_every_page(app, client, campaigner):
     response = post(
         client,
         NEW,
-        **form(title=MARKUP, target=MARKUP, milestones=f"5: {MARKUP}", endorsers=MARKUP),
+        **form(title=MARKUP, target=MARKUP, milestones=f"5: {MARKUP}"),
     )
     assert response.status_code == 303
     assert petition_row(app, "clean-air")["title"] == MARKUP  # stored as given

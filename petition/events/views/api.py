@@ -2,6 +2,7 @@
 
 from flask import current_app, jsonify
 
+from petition.endorsements import operations as endorsements
 from petition.events import operations as events
 from petition.events.views.public import bp
 
@@ -51,6 +52,6 @@ def api_day(slug):
         country_count=country_count,
         rsvp_count=sum(counts.values()),
         events=rows,
-        endorsers=[],
+        endorsers=endorsements.public_rows(day, config),
     )
     return response

@@ -30,6 +30,7 @@ from petition.core.extensions import csrf, db, limiter
 from petition.core.http import public_cache
 from petition.core.i18n import current_language
 from petition.core.urls import public_url
+from petition.endorsements import operations as endorsements
 from petition.events import calendars, defences, posters, worldmap
 from petition.events import operations as events
 from petition.events.forms import (
@@ -157,6 +158,7 @@ def day(slug):
         local=events.local,
         world=world,
         photos=events.gallery(day),
+        endorsers=endorsements.listed(day),
         embed_snippets=embed_snippets(day),
     )
 

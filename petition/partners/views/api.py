@@ -4,6 +4,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from petition.core.extensions import limiter
 from petition.core.http import public_cache
+from petition.endorsements import operations as endorsements
 from petition.petitions import snapshots
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -62,7 +63,10 @@ def petitions():
 
 @bp.get("/petitions/<slug>")
 def petition(slug):
-    return jsonify(snapshots.in_language(find(slug), asked_language()))
+    body = snapshots.in_language(find(slug), asked_language())
+    # Kept beside the snapshot, not in it: petitions does not know endorsements (DESIGN, Layout).
+    body["endorsers"] = endorsements.cached_public_rows(current_app.config, petition_slug=slug)
+    return jsonify(body)
 
 
 @bp.get("/petitions/<slug>/count")
