@@ -8,7 +8,8 @@ database petition_bundle_bench on BENCH_POSTGRES_URL, default the tests' server)
 ROWS confirmed signatures whose names are in Latin (incl. Vietnamese and Czech), Cyrillic,
 Greek, Arabic, Persian, Hebrew, Devanagari, Tamil, Thai, Chinese, Japanese, Korean, Georgian,
 Armenian and Ethiopic (given names from real ones, family names made of real syllables, so
-nearly every name is distinct), then runs the same build as `flask delivery pdf` and reports
+nearly every name is distinct), and names mixing directions, hyphens, digits and Latin
+initials, then runs the same build as `flask delivery pdf` and reports
 the wall time, rows per second, pages, file size, and the peak RSS of every process: this one
 (RUSAGE_SELF), each worker and qpdf (their own getrusage), and the largest of all children
 (RUSAGE_CHILDREN). --profile also runs the build under cProfile in this process and draws one
@@ -211,8 +212,31 @@ SCRIPTS = {
         ["በቀለ", "ተስፋዬ", "ገብሬ"],
         ["አዲስ አበባ", "ጎንደር"],
     ),
+    # Whole names mixing directions, hyphens, digits and Latin initials, each with a second
+    # part from the list after them (issue #15, item 5): the bidi path of the text engine.
+    "mixed": (
+        3,
+        ["IL", "SA", "JO", "IE", "RU", "VN", "HK"],
+        [
+            "אורי בקר-ליפשיץ",
+            "J. כהן-Smith",
+            "דוד",
+            "محمد بن-سلمان",
+            "عبد الله",
+            "Анна-Мария Иванова",
+            "O'Brien-Smith",
+            "李小龙",
+            "김민준",
+            "Ngọc Ánh",
+            "שרה לוי",
+            "ليلى",
+        ],
+        ["2", "٣", "בן-דוד", "بن-سلمان", "J.", "3-ב", "Smith", "לוי-כהן", "2024", "אבו-חצירא"],
+        ["חיפה", "الرياض", "عمّان", "Dublin"],
+    ),
 }
 NO_SPACE = {"chinese", "japanese", "korean"}
+WHOLE = {"mixed"}
 
 
 def clusters(words):
@@ -250,6 +274,8 @@ def name_maker(rng):
         ]
         if script in NO_SPACE:
             name = rng.choice(given) + rng.choice(family) + rng.choice(family)
+        elif script in WHOLE:
+            name = f"{rng.choice(given)} {rng.choice(family)}"
         else:
             # A real given name; a family name of 2-4 syllables of the script, sometimes two.
             made = "".join(rng.choice(pieces) for _ in range(rng.randint(2, 4)))

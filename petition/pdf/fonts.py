@@ -7,10 +7,29 @@ marks and right-to-left runs are shaped by HarfBuzz; right-to-left text is put i
 with python-bidi's implementation of the Unicode bidi algorithm (UAX #9). Shaped glyphs that no
 character maps to get private-use code points, as ReportLab's own shaping does, so every run that
 is shaped or has a substitute is wrapped in a marked-content span with /ActualText carrying the
-characters it stands for: text extraction returns the name, not the glyphs. Like the glyphs,
-a right-to-left run's ActualText is in display order (reversed): extractors
-turn right-to-left runs from display into logical order, and poppler's pdftotext does that to
-ActualText too, so it returns the name as stored.
+characters it stands for: text extraction returns the name, not the glyphs.
+
+Right-to-left text is drawn in logical order: the glyphs of a right-to-left run, and the runs
+and pieces of a line mixing directions, go into the content stream in the order of the string,
+each moved by TJ offsets to where the visual order puts it, so the page looks the same. MuPDF
+(mutool, PyMuPDF) reads a line in content-stream order and recognises right-to-left glyphs drawn
+right to left as logical order; drawn in display order, it reverses each right-to-left stretch
+on its own, which swapped the two halves of "אורי בקר-ליפשיץ" (the hyphen is not one) and moved
+digits and Latin initials. poppler's pdftotext sorts the glyphs of a line by position whatever
+their order, then turns right-to-left stretches back with a rule of its own: the direction of
+the page is that of most of its strong characters, and digits, "-" and "." are left-to-right.
+So a name that mixes directions comes back whole where its direction is the page's, and with
+its parts in display order where it is not (a name in Hebrew with a hyphen, among Latin names);
+no order of glyphs changes that, and an ActualText shaped to poppler's rule would be wrong for
+MuPDF, which also reads it. pdftotext also wraps each right-to-left stretch in U+202B ... U+202C.
+
+In a right-to-left run, a cluster whose glyph's code does not say its characters (a contextual
+form of an Arabic letter: the font's code for it is an Arabic presentation form) gets an
+ActualText span of its own, so both read the letter itself. One span per cluster: a span of
+several characters would have to list them in display order for poppler (it spreads them left
+to right over the glyphs' box) and in logical order for MuPDF (it gives them to the glyphs in
+stream order). A cluster of several characters whose codes are their compatibility form (the
+lam-alef ligature, U+FEFB) keeps its codes, which NFKC turns into the letters.
 
 Characters no font covers (private use, unassigned, controls, scripts without an installed
 font) are drawn as U+FFFD and counted: nothing is dropped silently, and no glyph drawn is a
@@ -186,14 +205,16 @@ class CharTable(dict):
 
 
 class Prepared:
-    """A string ready to draw: segments in visual order, its width in 1/1000 em."""
+    """A string ready to draw: segments in logical order, its width in 1/1000 em."""
 
     __slots__ = ("segments", "width", "uncovered")
 
     def __init__(self, segments, width, uncovered):
-        # Each segment: (font, codes, glyphs, actual). glyphs is None for plain text (codes are
-        # the characters); for shaped text a tuple of (code, nominal, advance, x_off, y_off).
-        # actual: the ActualText of the segment, or None where the codes say it all.
+        # Each segment: (font, codes, glyphs, actual, x, width). glyphs is None for plain text
+        # (codes are the characters); for shaped text a tuple of (code, nominal, advance, x_off,
+        # y_off, cluster). actual: the ActualText of the segment, or None where the codes say it
+        # all. x and width (1/1000 em) place a segment on the line when segments are in logical
+        # order; x is None where a segment starts where the one before it ends.
         self.segments = segments
         self.width = width
         self.uncovered = uncovered
@@ -328,7 +349,7 @@ class TextEngine:
         if text.isascii() and text.isprintable():
             widths = self.ascii_bold if bold else self.ascii_widths
             width = sum(widths[c] for c in text.encode("ascii"))
-            return Prepared(((primary, text, None, None),), width, ())
+            return Prepared(((primary, text, None, None, None, None),), width, ())
         if hint is None and max(text) >= "\u1100":
             hint = cjk_hint(text)
         fast = self._prepare_fast(text, bold, hint)
@@ -379,6 +400,7 @@ class TextEngine:
         segments = []
         width = 0.0
         codepoints = [ord(ch) for ch in work_text]
+        mixed = len(runs) > 1 or runs[0][2]
         for start, end, rtl in runs:
             pieces = []
             i = start
@@ -399,20 +421,26 @@ class TextEngine:
                     or any(ignorable[a:b])
                 )
                 original = text[a:b]
-                if rtl:
-                    original = original[::-1]
                 if not needs_shaping:
                     actual = original if any(substituted[a:b]) else None
-                    segments.append((font, chunk, None, actual))
-                    width += font.width(chunk)
+                    piece_width = font.width(chunk)
+                    segments.append((a, (font, chunk, None, actual, width, piece_width)))
+                    width += piece_width
                     continue
                 glyphs, advance, missing = self._shape(font, codepoints, a, b, rtl)
                 uncovered.extend(work_text[c] for c in missing)
-                if glyphs:
+                if not glyphs:
+                    continue
+                if rtl:
+                    for key, segment in rtl_segments(font, glyphs, original, a, width):
+                        segments.append((key, segment))
+                else:
                     codes = "".join(chr(g[0]) for g in glyphs)
-                    segments.append((font, codes, glyphs, original))
-                    width += advance
-        return Prepared(tuple(segments), width, tuple(uncovered))
+                    segments.append((a, (font, codes, glyphs, original, width, advance)))
+                width += advance
+        if mixed:
+            segments.sort(key=lambda item: item[0])
+        return Prepared(tuple(seg for _key, seg in segments), width, tuple(uncovered))
 
     def _table(self, bold, hint):
         key = (bold, hint)
@@ -448,13 +476,16 @@ class TextEngine:
         if (neutrals or marks) and not all(ord(ch) in font.cover for ch in text):
             return None
         if not (rtl or marks or font.shaped):
-            return Prepared(((font, text, None, None),), font.width(text), ())
+            return Prepared(((font, text, None, None, None, None),), font.width(text), ())
         codepoints = [ord(ch) for ch in text]
         glyphs, advance, missing = self._shape(font, codepoints, 0, len(text), rtl)
         uncovered = tuple(text[i] for i in missing)
-        codes = "".join(chr(g[0]) for g in glyphs)
-        actual = text[::-1] if rtl else text
-        return Prepared(((font, codes, glyphs, actual),), advance, uncovered)
+        if rtl:
+            segments = tuple(seg for _key, seg in rtl_segments(font, glyphs, text, 0, 0.0))
+        else:
+            codes = "".join(chr(g[0]) for g in glyphs)
+            segments = ((font, codes, glyphs, text, None, None),)
+        return Prepared(segments, advance, uncovered)
 
     def _shape(self, font, codepoints, start, end, rtl):
         buf = hb.Buffer()
@@ -475,7 +506,9 @@ class TextEngine:
             code = font.code_for_glyph(info.codepoint)
             nominal = font.widths.get(code, font.default_width)
             x_advance = pos.x_advance * scale
-            glyphs.append((code, nominal, x_advance, pos.x_offset * scale, pos.y_offset * scale))
+            glyphs.append(
+                (code, nominal, x_advance, pos.x_offset * scale, pos.y_offset * scale, info.cluster)
+            )
             advance += x_advance
         return tuple(glyphs), advance, missing
 
@@ -534,18 +567,31 @@ class Writer:
 
     def _ops(self, prepared, size):
         out = []
-        for font, codes, glyphs, actual in prepared.segments:
+        pen = 0.0
+        for font, codes, glyphs, actual, x, width in prepared.segments:
+            lead = 0.0
+            if x is not None:
+                # Segments in logical order: move the pen to where this one is seen.
+                lead = pen - x
+                pen = x + width
+                if abs(lead) < 0.01:
+                    lead = 0.0
             if actual is not None:
                 out.append(f"/Span<</ActualText{actual_text(actual)}>>BDC")
             if glyphs is None:
+                move = f"{num(round(lead, 3))} " if lead else ""
                 if codes.isascii():
                     # asciiReadable: ReportLab keeps printable ASCII at its own codes in subset 0.
-                    out.append(f"{self.ref(font, 0)} {size} Tf <{codes.encode().hex()}> Tj")
+                    data = codes.encode().hex()
+                    show = f"[{move}<{data}>] TJ" if move else f"<{data}> Tj"
+                    out.append(f"{self.ref(font, 0)} {size} Tf {show}")
                 else:
                     for subset, data in font.ttf.splitString(codes, self.doc):
-                        out.append(f"{self.ref(font, subset)} {size} Tf <{data.hex()}> Tj")
+                        show = f"[{move}<{data.hex()}>] TJ" if move else f"<{data.hex()}> Tj"
+                        out.append(f"{self.ref(font, subset)} {size} Tf {show}")
+                        move = ""
             else:
-                out.append(self._shaped_ops(font, glyphs, size))
+                out.append(self._shaped_ops(font, glyphs, size, lead))
             if actual is not None:
                 out.append("EMC")
         return " ".join(out)
@@ -558,13 +604,14 @@ class Writer:
             found = self.codes[key] = (self.ref(font, subset), data.hex())
         return found
 
-    def _shaped_ops(self, font, glyphs, size):
+    def _shaped_ops(self, font, glyphs, size, lead=0.0):
         """TJ arrays placing each glyph where HarfBuzz put it; rises for vertical offsets."""
         out = []
         items = []
         current_ref = None
         rise = 0.0
         size_value = float(size)
+        pending = lead
 
         def flush():
             if items:
@@ -581,7 +628,7 @@ class Writer:
                     return
             items.append(num(round(value, 3)))
 
-        for code, nominal, advance, x_off, y_off in glyphs:
+        for code, nominal, advance, x_off, y_off, _cluster in glyphs:
             ref, data = self._encode(font, code)
             if ref != current_ref or y_off != rise:
                 flush()
@@ -591,6 +638,9 @@ class Writer:
                 if y_off != rise:
                     out.append(f"{num(round(y_off * size_value / 1000, 3))} Ts")
                     rise = y_off
+            if pending:
+                adjust(pending)
+                pending = 0.0
             adjust(-x_off)
             if items and items[-1].startswith("<"):
                 items[-1] = items[-1][:-1] + data + ">"
@@ -636,3 +686,60 @@ class Writer:
 
     def width(self, text, size, bold=False, hint=None):
         return self.engine.prepare(text, bold, hint).width * size / 1000
+
+
+def rtl_segments(font, glyphs, original, start, x):
+    """[(index in the string, segment)] of a shaped right-to-left run, in logical order.
+
+    glyphs come from HarfBuzz in visual order; original is the run's text (logical order),
+    start its index in the string, x where the run begins on the line (1/1000 em).
+    """
+    pens = []
+    pen = 0.0
+    for glyph in glyphs:
+        pens.append(pen)
+        pen += glyph[2]
+    # Clusters, first (logical) to last: [first glyph, end glyph, cluster] in visual indices.
+    clusters = []
+    for i, glyph in enumerate(glyphs):
+        if clusters and clusters[-1][2] == glyph[5]:
+            clusters[-1][1] = i + 1
+        else:
+            clusters.append([i, i + 1, glyph[5]])
+    clusters.reverse()
+    n = len(original)
+    # Runs of clusters whose codes say their characters share a segment; a cluster whose codes
+    # do not gets a segment of its own with its ActualText (see the module's docstring).
+    groups = []
+    for k, (i, j, cluster) in enumerate(clusters):
+        c0 = cluster - start
+        c1 = clusters[k + 1][2] - start if k + 1 < len(clusters) else n
+        chars = original[c0:c1]
+        codes = "".join(chr(glyphs[g][0]) for g in range(j - 1, i - 1, -1))
+        if len(chars) == 1:
+            needs = codes != chars
+        else:
+            needs = unicodedata.normalize("NFKC", codes) != unicodedata.normalize("NFKC", chars)
+        if not needs and groups and groups[-1][2] is None:
+            groups[-1][0].append((i, j))
+        else:
+            groups.append([[(i, j)], c0, chars if needs else None])
+    out = []
+    for spans, c0, actual in groups:
+        order = [g for i, j in spans for g in range(j - 1, i - 1, -1)]
+        left = min(pens[g] for g in order)
+        right = max(pens[g] + glyphs[g][2] for g in order)
+        # Drawn in logical order: each glyph's offset takes the pen back to where HarfBuzz
+        # placed it, its advance to where the next one (to its left) begins.
+        placed = []
+        cur = left
+        for k, g in enumerate(order):
+            code, nominal, _advance, x_off, y_off, cluster = glyphs[g]
+            target = pens[g] + x_off
+            following = pens[order[k + 1]] if k + 1 < len(order) else right
+            placed.append((code, nominal, following - cur, target - cur, y_off, cluster))
+            cur = following
+        codes = "".join(chr(item[0]) for item in placed)
+        segment = (font, codes, tuple(placed), actual, x + left, right - left)
+        out.append((start + c0, segment))
+    return out
