@@ -35,7 +35,7 @@ Characters no font covers (private use, unassigned, controls, scripts without an
 font) are drawn as U+FFFD and counted: nothing is dropped silently, and no glyph drawn is a
 font's .notdef box.
 
-Every font is a TrueType-outline file from a Debian package that the set-up installs (.ci/run):
+Every font is a TrueType-outline file from a Debian package that `make fonts` installs:
 fonts-noto-core, fonts-droid-fallback, fonts-nanum, fonts-ipafont-gothic and fonts-dejavu-core.
 ReportLab embeds each as subsets with a ToUnicode map.
 """
