@@ -336,6 +336,7 @@ def fill(app, backend, url, rows):
     from flask_migrate import upgrade
 
     from petition.core.extensions import db
+    from petition.endorsements import operations as endorsements
     from petition.petitions.manage import create_petition
 
     with app.app_context():
@@ -347,8 +348,12 @@ def fill(app, backend, url, rows):
             "Please act.",
             [(1000, "A thousand"), (100_000, "A hundred thousand")],
             open_it=True,
-            endorsers="Amnesty-like Org\nFédération Exemple\nمنظمة المثال",
         )
+        db.session.flush()
+        # The endorsers page, as a campaign's bundle has one.
+        for name in ("Amnesty-like Org", "Fédération Exemple", "منظمة المثال", "彩虹运动联盟"):
+            data = endorsements.EndorsementData(name=name, country="GB")
+            endorsements.add_by_staff(petition, data, app.config, added_by="bench")
         db.session.commit()
         petition_id = petition.id
         db.engine.dispose()

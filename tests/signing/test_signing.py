@@ -311,6 +311,7 @@ def test_api_shapes(client, make_petition, make_signature, fold):
         "signatures_by_country",
         "updated_at",
         "languages",
+        "endorsers",
     }
     assert body["languages"] == ["en"]
     assert body["signature_count"] == 8
