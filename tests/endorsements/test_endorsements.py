@@ -340,6 +340,8 @@ def test_a_day_of_action_takes_endorsements_too(app, client, staff, outbox):
     (row,) = rows(app)
     assert row.day_id is not None and row.petition_id is None
     assert client.get("/api/days/speak-day").get_json()["endorsers"] == []
+    dashboard = staff.get("/staff/days/speak-day").get_data(as_text=True)
+    assert re.search(r'id="stat-endorsements".*?target=day:speak-day">1</a>', dashboard, re.S)
     staff_post(staff, f"/staff/endorsements/{row.id}/approve")
     day = client.get("/days/speak-day").get_data(as_text=True)
     assert "Endorsed by 1 organisation" in day and "Queer Runners" in day

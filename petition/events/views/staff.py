@@ -23,6 +23,7 @@ from petition.core import countries, spreadsheets, uploads
 from petition.core.db import StateError
 from petition.core.extensions import db
 from petition.core.i18n import current_language
+from petition.endorsements import operations as endorsements
 from petition.events import operations as events
 from petition.events import reports
 from petition.events.forms import DayForm, EditForm, NewDayForm, day_data, edit_data
@@ -132,6 +133,7 @@ def day_dashboard(slug):
             )
         ).scalar_one(),
         pending_photos=len(events.pending_photos(day)),
+        pending_endorsements=endorsements.counts_by_state(day).get("pending", 0),
         country_name=countries.name,
     )
 
