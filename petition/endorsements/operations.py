@@ -10,6 +10,7 @@ the form again; from staff, it merges at once.
 """
 
 import contextlib
+import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from redis import RedisError
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from petition.core import uploads
@@ -220,6 +221,14 @@ def endorse(target, data, config, logo=None, held_reason=None):
     )
     if logo:
         endorsement.logo_name, endorsement.logo_width, endorsement.logo_height = logo
+    # The form must not become a way to flood someone's inbox: past the cap, the endorsement is
+    # kept (staff see it) but no further mail goes to that address in the window.
+    if email and mails_to(email.canonical, now, config) >= config["MAIL_CAP_PER_ADDRESS"]:
+        endorsement.held_reason = held_reason or "held: mail cap reached for this address"
+        endorsement.token_hash = None  # no mail, so no link
+        db.session.add(endorsement)
+        db.session.flush()
+        return endorsement
     db.session.add(endorsement)
     db.session.flush()
     with force_locale(endorsement.language):
@@ -232,6 +241,18 @@ def endorse(target, data, config, logo=None, held_reason=None):
             confirm_url=public_url(config, "endorsements", "confirm", plain),
         )
     return endorsement
+
+
+def mails_to(canonical_email, now, config):
+    """How many confirmation mails the form sent this address in MAIL_CAP_WINDOW."""
+    since = now - dt.timedelta(seconds=config["MAIL_CAP_WINDOW"])
+    return db.session.execute(
+        select(func.count()).where(
+            Endorsement.contact_canonical_email == canonical_email,
+            Endorsement.token_hash.is_not(None),
+            Endorsement.created_at >= since,
+        )
+    ).scalar_one()
 
 
 def find_by_token(plain):

@@ -524,3 +524,15 @@ def test_website_normalisation():
     for bad in ("javascript:alert(1)", "https://localhost", "https://a..b", "https://x.org:8080"):
         with pytest.raises(endorsements.WebsiteError):
             n(bad)
+
+
+def test_the_form_mails_one_address_at_most_the_cap(app, client, petition_id, outbox):
+    cap = app.config["MAIL_CAP_PER_ADDRESS"]
+    for i in range(cap + 2):
+        assert (
+            endorse(client, org_name=f"Org {i}", website=f"org{i}.example.org").status_code == 303
+        )
+    assert len([m for m in outbox() if m["to"] == CONTACT["contact_email"]]) == cap
+    kept = rows(app)
+    assert len(kept) == cap + 2  # nothing is lost: staff see the ones past the cap, held
+    assert [r.held_reason for r in kept[cap:]] == ["held: mail cap reached for this address"] * 2
