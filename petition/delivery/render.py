@@ -86,7 +86,8 @@ def chrome(writer, header, page_number, total_pages):
     return graphics, text
 
 
-def emit_page(canvas, graphics, text):
+def emit_page(canvas, writer, graphics, text):
+    text = writer.finish_page(text)
     canvas.addLiteral(" ".join(graphics) + "\nBT\n" + "\n".join(text) + "\nET")
     canvas.showPage()
 
@@ -102,14 +103,14 @@ def render_volume(task):
     and language (words.py: the frame's labels, and how its numbers are written).
     """
     canvas = new_canvas(task["path"], task["header"]["title"])
-    writer = Writer(engine(), canvas._doc)
+    writer = Writer(engine(), canvas._doc, layered=True)
     countries = task["countries"]
     rows = iter(task["rows"])
     number = task["first_page"]
     for page in task["pages"]:
         graphics, text = chrome(writer, task["header"], number, task["total_pages"])
         draw_list_page(writer, page, rows, countries, graphics, text, task)
-        emit_page(canvas, graphics, text)
+        emit_page(canvas, writer, graphics, text)
         number += 1
     if next(rows, None) is not None:
         raise RuntimeError("more rows than the layout placed")
@@ -449,7 +450,7 @@ def render_front(task):
     spec = task["spec"]
     flow = front_flow(spec)
     canvas = new_canvas(task["path"], task["header"]["title"])
-    writer = Writer(engine(), canvas._doc)
+    writer = Writer(engine(), canvas._doc, layered=True)
     for number, lines in enumerate(flow.pages, start=1):
         graphics, text = chrome(writer, task["header"], number, task["total_pages"])
         for top, height, cells, rule in lines:
@@ -473,6 +474,6 @@ def render_front(task):
                 graphics.append(
                     f"0.7 G 0.4 w {L.LEFT} {line_y:.2f} m {L.RIGHT} {line_y:.2f} l S 0 G"
                 )
-        emit_page(canvas, graphics, text)
+        emit_page(canvas, writer, graphics, text)
     canvas.save()
     return {"path": task["path"], "pages": len(flow.pages), "uncovered": writer.uncovered, **me()}

@@ -18,10 +18,10 @@ on its own, which swapped the two halves of "אורי בקר-ליפשיץ" (the 
 digits and Latin initials. poppler's pdftotext sorts the glyphs of a line by position whatever
 their order, then turns right-to-left stretches back with a rule of its own: the direction of
 the page is that of most of its strong characters, and digits, "-" and "." are left-to-right.
-So a name that mixes directions comes back whole where its direction is the page's, and with
-its parts in display order where it is not (a name in Hebrew with a hyphen, among Latin names);
-no order of glyphs changes that, and an ActualText shaped to poppler's rule would be wrong for
-MuPDF, which also reads it. pdftotext also wraps each right-to-left stretch in U+202B ... U+202C.
+So no order of glyphs gets a name mixing directions back whole from it where the page leans
+the other way (a name in Hebrew with a hyphen, among Latin names): in a bundle such names get
+a second, invisible text layer for poppler, written for the page's direction (PopplerLayer).
+pdftotext also wraps each right-to-left stretch in U+202B ... U+202C.
 
 In a right-to-left run, a cluster whose glyph's code does not say its characters (a contextual
 form of an Arabic letter: the font's code for it is an Arabic presentation form) gets an
@@ -538,13 +538,19 @@ def actual_text(text):
 class Writer:
     """PDF text operators for one document: the font subsets are per document."""
 
-    def __init__(self, engine, doc):
+    def __init__(self, engine, doc, layered=False):
         self.engine = engine
         self.doc = doc
         self.refs = {}
         self.codes = {}
         self.cells = {}
         self.uncovered = {}
+        # layered: names mixing directions get the text layer for poppler (see PopplerLayer);
+        # the caller then passes each page's operators through finish_page().
+        self.layered = layered
+        self.mixed = {}
+        self.page_texts = []
+        self.pending = False
 
     def ref(self, font, subset):
         key = (font, subset)
@@ -565,10 +571,17 @@ class Writer:
             cell = self.cells[key] = (ops, prepared.width * size / 1000, prepared.uncovered)
         return cell
 
-    def _ops(self, prepared, size):
+    def _ops(self, prepared, size, layered=False):
+        """The operators of a prepared string; layered: every segment in a /P span with its
+        characters as ActualText, for MuPDF, where poppler reads none (PopplerLayer)."""
         out = []
         pen = 0.0
         for font, codes, glyphs, actual, x, width in prepared.segments:
+            tag = "Span"
+            if layered:
+                tag = "P"
+                if actual is None:
+                    actual = codes if glyphs is None else "".join(chr(g[0]) for g in glyphs)
             lead = 0.0
             if x is not None:
                 # Segments in logical order: move the pen to where this one is seen.
@@ -577,7 +590,7 @@ class Writer:
                 if abs(lead) < 0.01:
                     lead = 0.0
             if actual is not None:
-                out.append(f"/Span<</ActualText{actual_text(actual)}>>BDC")
+                out.append(f"/{tag}<</ActualText{actual_text(actual)}>>BDC")
             if glyphs is None:
                 move = f"{num(round(lead, 3))} " if lead else ""
                 if codes.isascii():
@@ -669,8 +682,34 @@ class Writer:
         self, text, x, y, size, bold=False, hint=None, max_width=None, align="left", count=True
     ):
         """Operators (inside BT/ET) drawing text with its left, right or centre at x."""
+        if not self.layered:
+            scale, shift, ops = self.fitted(text, size, bold, hint, max_width, align, count)
+            return f"{scale} 0 0 1 {x + shift:.2f} {y:.2f} Tm {ops}"
+        self.page_texts.append(text)
+        mixed = self.mixed.get(text)
+        if mixed is None:
+            if len(self.mixed) >= CELL_CACHE:
+                self.mixed.clear()
+            mixed = self.mixed[text] = not text.isascii() and needs_poppler_layer(text)
         scale, shift, ops = self.fitted(text, size, bold, hint, max_width, align, count)
-        return f"{scale} 0 0 1 {x + shift:.2f} {y:.2f} Tm {ops}"
+        tm = f"{scale} 0 0 1 {x + shift:.2f} {y:.2f} Tm"
+        if not mixed:
+            return f"{tm} {ops}"
+        self.pending = True
+        prepared = self.engine.prepare(text, bold, hint)
+        size_value = num(size)
+        visible = self._ops(prepared, size_value, layered=True)
+        return PopplerLayer(text, tm, visible, prepared.width, size_value, self)
+
+    def finish_page(self, items):
+        """A page's text operators with every PopplerLayer written out for the page's direction
+        as poppler will see it: that of most of the strong characters drawn on it."""
+        if self.pending:
+            ltr = page_is_ltr(self.page_texts)
+            items = [str(i) if not isinstance(i, PopplerLayer) else i.ops(ltr) for i in items]
+        self.page_texts = []
+        self.pending = False
+        return items
 
     def ascii(self, text, x, y, size, align="left", bold=False):
         """place() for printable ASCII in the primary font (numbers, dates, labels), uncached."""
@@ -686,6 +725,139 @@ class Writer:
 
     def width(self, text, size, bold=False, hint=None):
         return self.engine.prepare(text, bold, hint).width * size / 1000
+
+
+# How poppler's text extraction (TextOutputDev.cc) classes characters: strong left to right,
+# strong right to left, "numbers" (digits, and the separators it counts with them: - . , % ...),
+# and everything else (spaces, marks, brackets) neutral.
+POPPLER_NUMBERS = frozenset(("EN", "AN", "ES", "ET", "CS"))
+LRM, RLM = "\u200e", "\u200f"
+
+
+def poppler_class(ch):
+    kind = unicodedata.bidirectional(ch)
+    if kind in ("R", "AL"):
+        return "R"
+    if kind == "L":
+        return "L"
+    return "N" if kind in POPPLER_NUMBERS else " "
+
+
+def needs_poppler_layer(text):
+    """A right-to-left name that poppler would not give back whole from the glyphs alone: one
+    with left-to-right letters, digits, separators or combining marks beside its letters."""
+    classes = {poppler_class(ch) for ch in text}
+    if "R" not in classes:
+        return False
+    return bool(classes & {"L", "N"}) or any(unicodedata.combining(ch) for ch in text)
+
+
+def page_is_ltr(texts):
+    """poppler's primary direction of a page: left to right unless most strong characters
+    drawn on it are right to left (TextPage::coalesce counts them)."""
+    count = 0
+    for text in texts:
+        if text.isascii():
+            count += sum(1 for c in text if c.isalpha())
+            continue
+        for ch in text:
+            kind = unicodedata.bidirectional(ch)
+            if kind == "L":
+                count += 1
+            elif kind in ("R", "AL"):
+                count -= 1
+    return count >= 0
+
+
+def poppler_text(text, ltr):
+    """The characters poppler must find, spread left to right over a name, to give it back in
+    its logical order on a page of that direction (with invisible LRM or RLM marks between its
+    pieces, as pdftotext adds embedding marks of its own).
+
+    pdftotext sorts a line's characters by position, then on a left-to-right page outputs
+    each stretch up to a right-to-left character as it stands and each stretch from there up
+    to a left-to-right letter or a number reversed; on a right-to-left page the same from the
+    line's right end, the roles swapped (TextOutputDev.cc, reorderText). So the pieces of the
+    name that poppler will reverse are given reversed, each closed by a mark of the other
+    direction so that no neighbouring space or bracket joins it.
+    """
+    classes = [poppler_class(ch) for ch in text]
+    # The pieces poppler reverses: on a left-to-right page, stretches from a right-to-left
+    # character to the last one before a left-to-right letter or number; on a right-to-left
+    # page, stretches from a letter or number to the last one before a right-to-left character.
+    if ltr:
+        starts, stops = {"R"}, {"L", "N"}
+    else:
+        starts, stops = {"L", "N"}, {"R"}
+    pieces = []  # (text, reversed?)
+    i, n = 0, len(text)
+    while i < n:
+        if classes[i] in starts:
+            j = i
+            last = i
+            while j < n and classes[j] not in stops:
+                if classes[j] in starts:
+                    last = j
+                j += 1
+            pieces.append((text[i : last + 1], True))
+            i = last + 1
+        else:
+            j = i
+            while j < n and classes[j] not in starts:
+                j += 1
+            pieces.append((text[i:j], False))
+            i = j
+    mark = LRM if ltr else RLM
+    out = [mark]
+    for piece, flipped in pieces:
+        out.append(piece[::-1] + mark if flipped else piece)
+    logical = "".join(out)
+    # Poppler reads a right-to-left page from the right: the string spread over the name from
+    # left to right is the reverse of what it reads.
+    return logical if ltr else logical[::-1]
+
+
+class PopplerLayer:
+    """A name mixing directions, drawn twice over: the glyphs people see, and what poppler
+    extracts.
+
+    poppler sorts glyphs by position, so no drawing order gets such a name back from it whole
+    (see the module's docstring); MuPDF reads the stream order. The two readers also differ in
+    which marked content they take ActualText from: poppler only from a /Span tag, MuPDF from
+    any tag and, where spans nest, from the innermost (both seen with poppler 22.12 and
+    PyMuPDF 1.28). So the visible glyphs sit in a /Span with an empty ActualText (poppler
+    takes nothing from them), each segment in a /P whose ActualText is its own characters
+    (MuPDF takes them, in the logical order they are drawn in; one ActualText over the whole
+    name instead made MuPDF repeat a last letter); then two spaces at the name's two ends in
+    a /Span whose ActualText is poppler_text() (poppler spreads it over them) around a /P with
+    an empty one (MuPDF takes nothing). mutool (1.21), which reads no ActualText, reads the
+    glyphs, as for any other name. The page's direction decides poppler_text(), so the operators are
+    written when the page is finished (Writer.finish_page).
+    """
+
+    __slots__ = ("text", "tm", "visible", "width", "size", "writer")
+
+    def __init__(self, text, tm, visible, width, size, writer):
+        self.text, self.tm, self.visible = text, tm, visible
+        self.width, self.size, self.writer = width, size, writer
+
+    def ops(self, ltr):
+        writer = self.writer
+        space = writer.engine.ascii_widths[32]
+        font = f"{writer.ref(writer.engine.primary, 0)} {self.size} Tf"
+        empty = "<FEFF>"
+        back = num(round(self.width, 3))
+        between = num(round(-(self.width - 2 * space), 3))
+        return (
+            # The glyphs people see, whose /P spans MuPDF reads; poppler takes nothing from them.
+            f"{self.tm} /Span<</ActualText{empty}>>BDC {self.visible} EMC"
+            # For poppler: its string, spread over two spaces at the name's two ends.
+            f" /Span<</ActualText{actual_text(poppler_text(self.text, ltr))}>>BDC"
+            f" /P<</ActualText{empty}>>BDC {font} [{back} <20> {between} <20>] TJ EMC EMC"
+        )
+
+    def __str__(self):
+        return self.ops(True)
 
 
 def rtl_segments(font, glyphs, original, start, x):
