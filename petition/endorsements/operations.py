@@ -516,6 +516,30 @@ def changed(target):
         snapshots.forget(target.slug)
 
 
+def erase_contact(canonical_email, config):
+    """A data-subject request: the contact's name and address leave every endorsement they
+    sent. One never confirmed goes whole (nothing of it was public); a confirmed one keeps
+    what the organisation made public (name, website, country, statement, logo). Returns the
+    (erased, deleted) counts and the addresses found, whose unsent mail the caller deletes."""
+    rows = db.session.execute(
+        select(Endorsement).where(Endorsement.contact_canonical_email == canonical_email)
+    ).scalars()
+    erased = deleted = 0
+    addresses = set()
+    for endorsement in rows:
+        addresses.add(endorsement.contact_email.lower())
+        if endorsement.state == "unverified":
+            remove(endorsement, config)
+            deleted += 1
+            continue
+        endorsement.contact_name = endorsement.contact_email = ""
+        endorsement.contact_canonical_email = ""
+        endorsement.token_hash = endorsement.ip = None
+        endorsement.updated_at = utcnow()
+        erased += 1
+    return erased, deleted, addresses
+
+
 def logo_entry(name):
     """The endorsement whose logo has this file name, or None."""
     if not name or len(name) > 80:

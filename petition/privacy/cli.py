@@ -105,6 +105,8 @@ def privacy_erase_person(email, slug):
     click.echo(f"signatures erased: {report.signatures} (petitions: {where})")
     click.echo(f"withdrawn: {report.withdrawn}, taken off the count: {report.uncounted}")
     click.echo(f"link tokens deleted: {report.tokens}, unsent mails deleted: {report.outbox}")
+    if report.endorsements:
+        click.echo(f"endorsements whose contact was erased: {report.endorsements}")
     if report.events is not None:
         found = report.events
         click.echo(

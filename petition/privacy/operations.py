@@ -18,6 +18,7 @@ from petition.core.anonymous import ANON_DOMAIN, ANON_NAME
 from petition.core.db import utcnow
 from petition.core.extensions import db
 from petition.delivery.models import Delivery
+from petition.endorsements import operations as endorsements
 from petition.events import retention
 from petition.mail.models import OutboxMessage
 from petition.petitions import counting
@@ -219,6 +220,7 @@ class ErasureReport:
     outbox: int = 0
     petitions: list[str] = field(default_factory=list)
     events: retention.EventsErasure | None = None
+    endorsements: int = 0
 
 
 def erase_person(email, petition=None):
@@ -319,6 +321,19 @@ def erase_person(email, petition=None):
                 cancelled=found.cancelled,
                 photos=found.photos,
                 tokens_deleted=found.tokens,
+            )
+        db.session.commit()
+        # Endorsements they sent as an organisation's contact.
+        erased, deleted, contacts = endorsements.erase_contact(canonical, current_app.config)
+        addresses |= contacts
+        report.endorsements = erased + deleted
+        if report.endorsements:
+            audit(
+                "privacy.erase_person_endorsements",
+                staff=None,
+                email_sha256=digest,
+                contact_erased=erased,
+                unconfirmed_deleted=deleted,
             )
         db.session.commit()
 

@@ -536,3 +536,25 @@ def test_the_form_mails_one_address_at_most_the_cap(app, client, petition_id, ou
     kept = rows(app)
     assert len(kept) == cap + 2  # nothing is lost: staff see the ones past the cap, held
     assert [r.held_reason for r in kept[cap:]] == ["held: mail cap reached for this address"] * 2
+
+
+def test_erasing_a_person_erases_them_as_a_contact(app, client, staff, petition_id, outbox):
+    endorse(client, logo=("logo.png", png_bytes()))
+    confirm_last(client, outbox)
+    endorse(client, path=FORM, org_name="Another", website="another.example.org")  # unconfirmed
+    first, second = rows(app)
+    staff_post(staff, f"/staff/endorsements/{first.id}/approve")
+    result = app.test_cli_runner().invoke(
+        args=["privacy", "erase-person", "Dana.Private@example.org"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "endorsements whose contact was erased: 2" in result.output
+    (kept,) = rows(app)
+    assert kept.id == first.id and kept.state == "approved"
+    assert (kept.contact_name, kept.contact_email, kept.contact_canonical_email) == ("", "", "")
+    assert kept.logo_name  # what the organisation made public stays
+    assert public_views(client)[1]["endorsers"][0]["name"] == "Parents for Air"
+    # Its unconfirmed one is gone with its mail; nothing unsent is left for the address.
+    assert [m for m in outbox() if m["to"] == CONTACT["contact_email"] and not m["sent_at"]] == []
+    export = staff.get("/staff/endorsements.csv").get_data(as_text=True)
+    assert "dana.private" not in export.lower() and "Secretname" not in export
