@@ -521,9 +521,22 @@ def erase_contact(canonical_email, config):
     sent. One never confirmed goes whole (nothing of it was public); a confirmed one keeps
     what the organisation made public (name, website, country, statement, logo). Returns the
     (erased, deleted) counts and the addresses found, whose unsent mail the caller deletes."""
-    rows = db.session.execute(
-        select(Endorsement).where(Endorsement.contact_canonical_email == canonical_email)
-    ).scalars()
+    query = select(Endorsement).where(Endorsement.contact_canonical_email == canonical_email)
+    return forget_contacts(query, config)
+
+
+def forget_contacts_of(target, config):
+    """Retention: once a petition or day of action is anonymised, its endorsements' contacts
+    go too (as erase_contact). Returns (erased, deleted, addresses)."""
+    query = select(Endorsement).where(
+        target_filter(target),
+        (Endorsement.contact_email != "") | (Endorsement.state == "unverified"),
+    )
+    return forget_contacts(query, config)
+
+
+def forget_contacts(query, config):
+    rows = db.session.execute(query).scalars().all()
     erased = deleted = 0
     addresses = set()
     for endorsement in rows:

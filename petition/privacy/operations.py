@@ -150,7 +150,22 @@ def anonymise_petition(petition, batch_size=BATCH_SIZE):
     if done:
         audit("privacy.anonymise", petition_id=petition_id, staff=None, signatures=done)
         db.session.commit()
+    forget_endorsement_contacts(petition, petition_id=petition_id)
     return done
+
+
+def forget_endorsement_contacts(target, **where):
+    """The contacts of a target's endorsements go with its signers' or attendees' data."""
+    erased, deleted, _addresses = endorsements.forget_contacts_of(target, current_app.config)
+    if erased or deleted:
+        audit(
+            "privacy.anonymise_endorsements",
+            staff=None,
+            contact_erased=erased,
+            unconfirmed_deleted=deleted,
+            **where,
+        )
+    db.session.commit()
 
 
 def due_petitions(after_days, now=None):
@@ -196,6 +211,7 @@ def anonymise_days_due(after_days, now=None):
                 tokens_deleted=done.tokens,
             )
         db.session.commit()
+        forget_endorsement_contacts(day, day=day.slug)
         results.append(done)
     return results
 

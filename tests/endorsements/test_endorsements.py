@@ -558,3 +558,25 @@ def test_erasing_a_person_erases_them_as_a_contact(app, client, staff, petition_
     assert [m for m in outbox() if m["to"] == CONTACT["contact_email"] and not m["sent_at"]] == []
     export = staff.get("/staff/endorsements.csv").get_data(as_text=True)
     assert "dana.private" not in export.lower() and "Secretname" not in export
+
+
+def test_anonymising_a_petition_forgets_its_endorsement_contacts(
+    app, client, staff, petition_id, outbox
+):
+    from tests.privacy.test_privacy import deliver
+
+    endorse(client)
+    confirm_last(client, outbox)
+    (row,) = rows(app)
+    staff_post(staff, f"/staff/endorsements/{row.id}/approve")
+    with app.app_context():
+        db.session.get(Petition, petition_id).state = "closed"
+        db.session.commit()
+    deliver(app, petition_id, rows=1)
+    result = app.test_cli_runner().invoke(args=["privacy", "anonymise", SLUG, "--yes"])
+    assert result.exit_code == 0, result.output
+    (row,) = rows(app)
+    assert (row.contact_name, row.contact_email, row.state) == ("", "", "approved")
+    with app.app_context():
+        actions = db.session.execute(select(AuditLog.action)).scalars().all()
+    assert "privacy.anonymise_endorsements" in actions
