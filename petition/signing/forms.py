@@ -1,25 +1,14 @@
 """The sign form."""
 
-from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from petition.core import countries
-from petition.core.emails import InvalidEmail, check_email
-from petition.core.forms import CachedTranslations, checkbox, clean_source, clean_text, plain_text
-
-cached_translations = CachedTranslations()
+from petition.core.forms import PublicForm, checkbox, clean_source, clean_text, plain_text
 
 
-class SignForm(FlaskForm):
-    class Meta(FlaskForm.Meta):
-        def get_translations(self, form):
-            if not current_app.config.get("WTF_I18N_ENABLED", True):
-                return super().get_translations(form)
-            return cached_translations
-
+class SignForm(PublicForm):
     name = StringField(
         _l("Your name"),
         filters=[clean_text],
@@ -69,30 +58,11 @@ class SignForm(FlaskForm):
     t = HiddenField()
 
     def __init__(self, *args, language="en", **kwargs):
-        self.broken_fields = g.get("undecodable_fields", set()) if has_request_context() else set()
         super().__init__(*args, **kwargs)
         self.country.choices = [("", _l("Choose your country"))] + countries.choices(language)
 
-    def validate(self, extra_validators=None):
-        valid = super().validate(extra_validators)
-        for name in self.broken_fields & set(self._fields):
-            field = self[name]
-            field.errors = [
-                *field.errors,
-                _l("This contains bytes that are not valid text (UTF-8)."),
-            ]
-            valid = False
-        return valid
-
     def validate_email(self, field):
-        try:
-            self.checked_email = check_email(
-                field.data, current_app.config["EMAIL_CHECK_DELIVERABILITY"]
-            )
-        except InvalidEmail as exc:
-            raise ValidationError(
-                _l("This email address is not valid: %(reason)s", reason=str(exc))
-            ) from exc
+        self.checked_email = self.check_email_field(field)
 
     def validate_country(self, field):
         if field.data not in countries.CODES:
