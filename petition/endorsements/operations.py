@@ -223,23 +223,23 @@ def endorse(target, data, config, logo=None, held_reason=None):
         endorsement.logo_name, endorsement.logo_width, endorsement.logo_height = logo
     # The form must not become a way to flood someone's inbox: past the cap, the endorsement is
     # kept (staff see it) but no further mail goes to that address in the window.
-    if email and mails_to(email.canonical, now, config) >= config["MAIL_CAP_PER_ADDRESS"]:
+    capped = email and mails_to(email.canonical, now, config) >= config["MAIL_CAP_PER_ADDRESS"]
+    if capped:
         endorsement.held_reason = held_reason or "held: mail cap reached for this address"
         endorsement.token_hash = None  # no mail, so no link
-        db.session.add(endorsement)
-        db.session.flush()
-        return endorsement
     db.session.add(endorsement)
     db.session.flush()
-    with force_locale(endorsement.language):
-        mail.enqueue(
-            endorsement.contact_email,
-            _("Confirm your endorsement: %(title)s", title=target_title(target, data.language)),
-            "endorsements/mail/confirm.txt",
-            endorsement=endorsement,
-            title=target_title(target, data.language),
-            confirm_url=public_url(config, "endorsements", "confirm", plain),
-        )
+    if not capped:
+        title = target_title(target, data.language)
+        with force_locale(endorsement.language):
+            mail.enqueue(
+                endorsement.contact_email,
+                _("Confirm your endorsement: %(title)s", title=title),
+                "endorsements/mail/confirm.txt",
+                endorsement=endorsement,
+                title=title,
+                confirm_url=public_url(config, "endorsements", "confirm", plain),
+            )
     return endorsement
 
 
