@@ -580,3 +580,20 @@ def test_anonymising_a_petition_forgets_its_endorsement_contacts(
     with app.app_context():
         actions = db.session.execute(select(AuditLog.action)).scalars().all()
     assert "privacy.anonymise_endorsements" in actions
+
+
+def test_the_staff_forms_check_their_own_csrf_token(app, staff, petition_id):
+    # Exempt from the global check (their bodies are read under the logo's limit), the staff
+    # forms refuse a POST without the token themselves.
+    data = {"target": f"petition:{SLUG}", "org_name": "No Token Org"}
+    response = staff.post("/staff/endorsements/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert rows(app) == []
+    data["csrf_token"] = csrf_token(staff, "/staff/endorsements/new")
+    response = staff.post("/staff/endorsements/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 303
+    (row,) = rows(app)
+    edit = f"/staff/endorsements/{row.id}/edit"
+    no_token = staff.post(edit, data={"org_name": "Renamed"}, content_type="multipart/form-data")
+    assert no_token.status_code == 400
+    assert rows(app)[0].name == "No Token Org"
