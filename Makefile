@@ -115,6 +115,12 @@ bench-http: $(VENV)/.dev $(MO) wrk
 bench-quick: $(VENV)/.dev $(MO) wrk
 	$(BIN)/python bench/http_bench.py --quick
 
+## bench-peak: 60 s of signing with mail flowing to aiosmtpd and every third signer confirming,
+## per setup (embedded, make serve's, production on PostgreSQL + Redis), beside the bare route (#16)
+.PHONY: bench-peak
+bench-peak: $(VENV)/.dev $(MO) wrk
+	$(BIN)/python bench/peak.py --setup all --duration 60
+
 ## bench-cpu: CPU per sign request in one process (test client, both databases), and where it goes
 .PHONY: bench-cpu
 bench-cpu: $(VENV)/.dev $(MO)
