@@ -128,18 +128,30 @@ def recent_from_address(petition_id, ip, seconds, now):
     ).scalar_one()
 
 
-def address_limits(petition, ip, config, now=None):
-    if not ip:
-        return None
-    now = now or utcnow()
+def over_address_limits(config, count):
+    """(rows seen, window in seconds) of the first per-address limit (SIGN_BURST_*, then
+    SIGN_SUSTAINED_*) that count(seconds) reaches, or None."""
     for kind in ("BURST", "SUSTAINED"):
         limit, seconds = config[f"SIGN_{kind}_COUNT"], config[f"SIGN_{kind}_SECONDS"]
         if limit <= 0 or seconds <= 0:
             continue
-        seen = recent_from_address(petition.id, ip, seconds, now)
+        seen = count(seconds)
         if seen >= limit:
-            return f"{HELD}{seen + 1} signatures from this address in {describe(seconds)}"
+            return seen, seconds
     return None
+
+
+def address_limits(petition, ip, config, now=None):
+    if not ip:
+        return None
+    now = now or utcnow()
+    over = over_address_limits(
+        config, lambda seconds: recent_from_address(petition.id, ip, seconds, now)
+    )
+    if over is None:
+        return None
+    seen, seconds = over
+    return f"{HELD}{seen + 1} signatures from this address in {describe(seconds)}"
 
 
 def describe(seconds):
@@ -200,18 +212,19 @@ def submission_hold_reason(form_meta, config, model, ip, now=None):
     if not ip:
         return None
     now = now or utcnow()
-    for kind in ("BURST", "SUSTAINED"):
-        limit, seconds = config[f"SIGN_{kind}_COUNT"], config[f"SIGN_{kind}_SECONDS"]
-        if limit <= 0 or seconds <= 0:
-            continue
-        seen = db.session.execute(
+
+    def count(seconds):
+        return db.session.execute(
             select(func.count())
             .select_from(model)
             .where(model.ip == ip, model.created_at >= now - dt.timedelta(seconds=seconds))
         ).scalar_one()
-        if seen >= limit:
-            return f"{HELD}{seen + 1} from this address in {seconds} s"
-    return None
+
+    over = over_address_limits(config, count)
+    if over is None:
+        return None
+    seen, seconds = over
+    return f"{HELD}{seen + 1} from this address in {seconds} s"
 
 
 def hold_reason(petition, data, form_meta, config):
