@@ -66,15 +66,11 @@ def add(petition_slug, day_slug, name, website, country, statement, logo_file):
     data = endorsements.EndorsementData(
         name=name, website=url, domain=domain, country=country, statement=statement.strip()
     )
-    try:
+    with endorsements.logo_kept_if_committed(logo, config):
         entry, merged = endorsements.add_by_staff(target, data, config, logo=logo, added_by="cli")
         action = "endorsement.merge" if merged else "endorsement.add"
         auth.audit(action, petition_id=entry.petition_id, endorsement_id=entry.id, name=name)
         db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        endorsements.discard_logo(logo[0] if logo else None, config)
-        raise
     jobs.wake(current_app)
     verb = "merged into" if merged else "added as"
     click.echo(f"{entry.id}\t{verb} #{entry.id}: {entry.name} (approved)")

@@ -190,6 +190,18 @@ def discard_logo(name, config):
         uploads.remove(config["UPLOAD_DIR"], name)
 
 
+@contextlib.contextmanager
+def logo_kept_if_committed(logo, config):
+    """Around the commit of a change that stored a logo (store_logo): if anything in it fails,
+    the transaction rolls back and the file goes, so no logo is left that no row names."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        discard_logo(logo[0] if logo else None, config)
+        raise
+
+
 def endorse(target, data, config, logo=None, held_reason=None):
     """Record an endorsement from the form as unverified and mail the contact the link.
 
@@ -382,13 +394,14 @@ def reject(endorsement, reason, config):
     return endorsement
 
 
-def edit(endorsement, values):
-    """Staff correct an entry: name, website (and so domain), country, statement. Returns the
-    names of the fields that changed."""
+def edit(endorsement, data):
+    """Staff correct an entry from an EndorsementData: name, website (and so domain), country,
+    statement. Returns the names of the fields that changed."""
     changed_fields = []
     for field in MERGED_FIELDS:
-        if field in values and getattr(endorsement, field) != values[field]:
-            setattr(endorsement, field, values[field])
+        value = getattr(data, field)
+        if getattr(endorsement, field) != value:
+            setattr(endorsement, field, value)
             changed_fields.append(field)
     if changed_fields:
         endorsement.updated_at = utcnow()

@@ -114,25 +114,22 @@ def endorse(target, kind):
             form.t.data = form_time(config)
             return render_template("endorsements/endorse.html", form=form, **page)
         valid = form.validate()
-        logo_data = form.logo_bytes() if valid else None
     except RequestEntityTooLarge:
         return too_large()
     if not valid:
         return render_template("endorsements/endorse.html", form=form, **page), 400
-    logo = None
-    if logo_data is not None:
-        try:
-            logo = endorsements.store_logo(logo_data, config)
-        except uploads.UploadError as exc:
-            form.logo.errors = [exc.message]
-            return render_template("endorsements/endorse.html", form=form, **page), 400
+    try:
+        logo = stored_logo(form)
+    except uploads.UploadError as exc:
+        form.logo.errors = [exc.message]
+        return render_template("endorsements/endorse.html", form=form, **page), 400
     held = submission_hold_reason(
         {"honeypot": form.nickname.data, "t": form.t.data},
         config,
         Endorsement,
         request.remote_addr,
     )
-    try:
+    with endorsements.logo_kept_if_committed(logo, config):
         endorsements.endorse(
             target,
             form.endorsement_data(language, request.remote_addr),
@@ -141,13 +138,16 @@ def endorse(target, kind):
             held_reason=held,
         )
         db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        endorsements.discard_logo(logo[0] if logo else None, config)
-        raise
     jobs.wake(current_app)
     endpoint = "endorsements.petition_sent" if kind == "petition" else "endorsements.day_sent"
     return redirect(url_for(endpoint, slug=target.slug), code=303)
+
+
+def stored_logo(form):
+    """The form's logo re-encoded and stored (name, width, height), or None without one;
+    UploadError where the file is refused."""
+    data = form.logo_bytes()
+    return endorsements.store_logo(data, current_app.config) if data is not None else None
 
 
 @bp.get("/petitions/<slug>/endorse/sent")

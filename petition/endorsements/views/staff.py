@@ -26,7 +26,7 @@ from petition.core.i18n import current_language
 from petition.endorsements import operations as endorsements
 from petition.endorsements.forms import StaffEndorserForm, staff_data
 from petition.endorsements.models import ENDORSEMENT_STATES, Endorsement, day_model
-from petition.endorsements.views import send_logo, too_large
+from petition.endorsements.views import send_logo, stored_logo, too_large
 from petition.jobs import runner as jobs
 from petition.petitions.models import Petition
 from petition.staff import auth
@@ -117,12 +117,6 @@ def back(endorsement=None, state=None):
     return redirect(url_for("staff.endorsement_queue", **args), code=303)
 
 
-def stored_logo(form):
-    """The form's logo re-encoded and stored, or None; UploadError if refused."""
-    data = form.logo_bytes()
-    return endorsements.store_logo(data, current_app.config) if data is not None else None
-
-
 @bp.route("/endorsements/new", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token: the body is read under the logo's limit
 @auth.staff_required()
@@ -144,9 +138,12 @@ def new_endorser():
         return render_template("endorsements/staff/form.html", **page), 400
     if not valid:
         return render_template("endorsements/staff/form.html", **page), 400
-    logo = None
     try:
         logo = stored_logo(form)
+    except uploads.UploadError as exc:
+        form.logo.errors = [exc.message]
+        return render_template("endorsements/staff/form.html", **page), 400
+    with endorsements.logo_kept_if_committed(logo, config):
         entry, merged = endorsements.add_by_staff(
             target,
             form.organisation("en"),
@@ -156,14 +153,6 @@ def new_endorser():
         )
         audit("endorsement.merge" if merged else "endorsement.add", entry)
         db.session.commit()
-    except uploads.UploadError as exc:
-        db.session.rollback()
-        form.logo.errors = [exc.message]
-        return render_template("endorsements/staff/form.html", **page), 400
-    except BaseException:
-        db.session.rollback()
-        endorsements.discard_logo(logo[0] if logo else None, config)
-        raise
     jobs.wake(current_app)
     flash(
         _("Merged into the entry of %(name)s.", name=entry.name)
@@ -191,20 +180,13 @@ def edit_endorser(endorsement_id):
     if not valid:
         status = 400 if request.method == "POST" else 200
         return render_template("endorsements/staff/form.html", **page), status
-    logo = None
     try:
         logo = stored_logo(form)
-        values = form.organisation(endorsement.language)
-        fields = endorsements.edit(
-            endorsement,
-            {
-                "name": values.name,
-                "website": values.website,
-                "domain": values.domain,
-                "country": values.country,
-                "statement": values.statement,
-            },
-        )
+    except uploads.UploadError as exc:
+        form.logo.errors = [exc.message]
+        return render_template("endorsements/staff/form.html", **page), 400
+    with endorsements.logo_kept_if_committed(logo, config):
+        fields = endorsements.edit(endorsement, form.organisation(endorsement.language))
         if logo is not None:
             endorsements.set_logo(endorsement, logo, config)
             fields.append("logo")
@@ -214,14 +196,6 @@ def edit_endorser(endorsement_id):
         if fields:
             audit("endorsement.edit", endorsement, fields=fields)
         db.session.commit()
-    except uploads.UploadError as exc:
-        db.session.rollback()
-        form.logo.errors = [exc.message]
-        return render_template("endorsements/staff/form.html", **page), 400
-    except BaseException:
-        db.session.rollback()
-        endorsements.discard_logo(logo[0] if logo else None, config)
-        raise
     flash(_("Changes saved.") if fields else _("Nothing changed."))
     return back(endorsement)
 
