@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from redis import RedisError
 from sqlalchemy import event, func, select, update
@@ -242,17 +241,29 @@ def endorse(target, data, config, logo=None, held_reason=None):
     db.session.add(endorsement)
     db.session.flush()
     if not capped:
-        title = target_title(target, data.language)
-        with force_locale(endorsement.language):
-            mail.enqueue(
-                endorsement.contact_email,
-                _("Confirm your endorsement: %(title)s", title=title),
-                "endorsements/mail/confirm.txt",
-                endorsement=endorsement,
-                title=title,
-                confirm_url=public_url(config, "endorsements", "confirm", plain),
-            )
+        mail_contact(
+            endorsement,
+            target,
+            _l("Confirm your endorsement: %(title)s"),
+            "endorsements/mail/confirm.txt",
+            confirm_url=public_url(config, "endorsements", "confirm", plain),
+        )
     return endorsement
+
+
+def mail_contact(endorsement, target, subject, template, **context):
+    """A mail to the contact in the language they endorsed in, naming the petition or day in
+    it; subject: a lazy string with %(title)s, translated in that language."""
+    with force_locale(endorsement.language):
+        title = target_title(target, endorsement.language)
+        mail.enqueue(
+            endorsement.contact_email,
+            str(subject) % {"title": title},
+            template,
+            endorsement=endorsement,
+            title=title,
+            **context,
+        )
 
 
 def mails_to(canonical_email, now, config):
@@ -358,16 +369,13 @@ def approve(endorsement, config):
     entry.reject_reason = None
     entry.updated_at = now
     if first_time and entry.contact_email:
-        with force_locale(entry.language):
-            title = target_title(entry.target, entry.language)
-            mail.enqueue(
-                entry.contact_email,
-                _("Your endorsement is listed: %(title)s", title=title),
-                "endorsements/mail/approved.txt",
-                endorsement=entry,
-                title=title,
-                page_url=target_url(config, entry.target),
-            )
+        mail_contact(
+            entry,
+            entry.target,
+            _l("Your endorsement is listed: %(title)s"),
+            "endorsements/mail/approved.txt",
+            page_url=target_url(config, entry.target),
+        )
     changed(entry.target)
     return entry
 
@@ -380,16 +388,13 @@ def reject(endorsement, reason, config):
     endorsement.reject_reason = reason or None
     endorsement.updated_at = utcnow()
     if endorsement.contact_email and not was_listed:
-        with force_locale(endorsement.language):
-            title = target_title(endorsement.target, endorsement.language)
-            mail.enqueue(
-                endorsement.contact_email,
-                _("About your endorsement: %(title)s", title=title),
-                "endorsements/mail/rejected.txt",
-                endorsement=endorsement,
-                title=title,
-                reason=reason,
-            )
+        mail_contact(
+            endorsement,
+            endorsement.target,
+            _l("About your endorsement: %(title)s"),
+            "endorsements/mail/rejected.txt",
+            reason=reason,
+        )
     changed(endorsement.target)
     return endorsement
 
