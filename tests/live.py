@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -134,6 +135,16 @@ class LiveServer:
             message_from_bytes(p.read_bytes(), policy=policy.default)
             for p in sorted(self.mail_dir.glob("*.eml"))
         ]
+
+    def mail_link(self, to, kind):
+        """The newest /KIND/TOKEN link (with its ?lang=) in a mail to `to`, or None."""
+        for mail in reversed(self.mails()):
+            if mail["To"] == to:
+                body = mail.get_body(preferencelist=("plain",)).get_content()
+                found = re.search(rf"https?://\S+/{kind}/[A-Za-z0-9_-]+\S*", body)
+                if found:
+                    return found.group(0)
+        return None
 
 
 @contextlib.contextmanager

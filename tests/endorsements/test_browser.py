@@ -36,16 +36,6 @@ def server(tmp_path_factory):
         yield server
 
 
-def mail_link(server, to, kind):
-    for mail in reversed(server.mails()):
-        if mail["To"] == to:
-            body = mail.get_body(preferencelist=("plain",)).get_content()
-            found = re.search(rf"https?://\S+/{kind}/[A-Za-z0-9_-]+\S*", body)
-            if found:
-                return found.group(0)
-    return None
-
-
 def test_endorse_on_a_phone_in_arabic_confirm_approve_and_see_the_wall(server, browser, tmp_path):
     logo = tmp_path / "logo.png"
     Image.new("RGBA", (320, 160), (0, 122, 61, 255)).save(logo, "PNG")
@@ -69,7 +59,7 @@ def test_endorse_on_a_phone_in_arabic_confirm_approve_and_see_the_wall(server, b
     page.wait_for_url(re.compile(r"/endorse/sent$"))
 
     link = wait_until(
-        lambda: mail_link(server, "layla@example.org", "endorsements/confirm"),
+        lambda: server.mail_link("layla@example.org", "endorsements/confirm"),
         what="confirmation mail",
     )
     assert "lang=ar" in link  # the mail spoke Arabic, and its link keeps it
